@@ -1,0 +1,3 @@
+"""SageMaker scikit-learn container runtime (training and serving)."""
+
+__version__ = "2.0"

@@ -1,0 +1,166 @@
+"""Default request decoding and response encoding.
+
+Supported media types: application/json, text/csv and application/x-npy.
+NPY payloads are always loaded with ``allow_pickle=False``: a request body
+must never be able to run code in the server.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+import numpy as np
+
+JSON = "application/json"
+CSV = "text/csv"
+NPY = "application/x-npy"
+SUPPORTED = (JSON, CSV, NPY)
+
+
+class RequestError(Exception):
+    """A problem with the request itself; carries the HTTP status to answer with."""
+
+    status = 400
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class DecodeError(RequestError):
+    status = 400
+
+
+class UnsupportedContentType(RequestError):
+    status = 415
+
+
+class UnsupportedAccept(RequestError):
+    status = 406
+
+
+def media_type(header: str | None) -> str:
+    """``'text/csv; charset=utf-8'`` -> ``'text/csv'``."""
+    return (header or "").split(";", 1)[0].strip().lower()
+
+
+def choose_accept(header: str | None, default: str) -> str:
+    """Pick the first supported type from an Accept header (``*/*`` means the default)."""
+    if not header or not header.strip():
+        return default
+    for part in header.split(","):
+        candidate = media_type(part)
+        if candidate in ("*/*", "application/*", ""):
+            return default
+        if candidate == "text/*":
+            return CSV
+        if candidate in SUPPORTED:
+            return candidate
+    raise UnsupportedAccept(f"Accept {header!r} is not supported; use one of {', '.join(SUPPORTED)}")
+
+
+def _text(body: bytes) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DecodeError(f"request body is not valid UTF-8: {exc}") from exc
+
+
+def decode(body: bytes, content_type: str | None) -> np.ndarray:
+    """Turn a request body into a numpy array."""
+    kind = media_type(content_type)
+    if kind not in SUPPORTED:
+        raise UnsupportedContentType(
+            f"Content-Type {content_type!r} is not supported; use one of {', '.join(SUPPORTED)}"
+        )
+    if not body:
+        raise DecodeError("request body is empty")
+    if kind == JSON:
+        return _decode_json(body)
+    if kind == CSV:
+        return _decode_csv(body)
+    return _decode_npy(body)
+
+
+def _decode_json(body: bytes) -> np.ndarray:
+    try:
+        data = json.loads(_text(body))
+    except json.JSONDecodeError as exc:
+        raise DecodeError(f"malformed JSON: {exc}") from exc
+    # Accept the common {"instances": [...]} / {"inputs": [...]} envelopes too.
+    if isinstance(data, dict):
+        for key in ("instances", "inputs"):
+            if key in data:
+                data = data[key]
+                break
+        else:
+            raise DecodeError('JSON object must hold an "instances" or "inputs" list')
+    try:
+        return np.asarray(data)
+    except ValueError as exc:  # ragged nested lists
+        raise DecodeError(f"JSON is not a rectangular array: {exc}") from exc
+
+
+def _decode_csv(body: bytes) -> np.ndarray:
+    rows = [row for row in csv.reader(io.StringIO(_text(body))) if row]
+    if not rows:
+        raise DecodeError("CSV body has no rows")
+    if len({len(row) for row in rows}) != 1:
+        raise DecodeError("CSV rows have different numbers of columns")
+    try:
+        return np.array(rows, dtype=float)
+    except ValueError:
+        # Non-numeric columns (e.g. categories for a pipeline) stay as strings.
+        return np.array(rows, dtype=object)
+
+
+def _decode_npy(body: bytes) -> np.ndarray:
+    try:
+        return np.load(io.BytesIO(body), allow_pickle=False)
+    except ValueError as exc:
+        raise DecodeError(f"malformed or pickled NPY payload: {exc}") from exc
+    except (OSError, EOFError) as exc:
+        raise DecodeError(f"malformed NPY payload: {exc}") from exc
+
+
+def _to_plain(obj: Any) -> Any:
+    """numpy / pandas values -> JSON-serialisable Python values."""
+    if hasattr(obj, "to_numpy"):  # pandas DataFrame / Series
+        obj = obj.to_numpy()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, (list, tuple)):
+        return [_to_plain(item) for item in obj]
+    if isinstance(obj, dict):
+        return {str(key): _to_plain(value) for key, value in obj.items()}
+    return obj
+
+
+def encode(obj: Any, accept: str) -> bytes:
+    """Serialise a prediction for the chosen Accept type."""
+    if accept == JSON:
+        return json.dumps(_to_plain(obj)).encode("utf-8")
+    if accept == CSV:
+        return _encode_csv(obj)
+    if accept == NPY:
+        buffer = io.BytesIO()
+        np.save(buffer, np.asarray(_to_plain(obj)), allow_pickle=False)
+        return buffer.getvalue()
+    raise UnsupportedAccept(f"Accept {accept!r} is not supported")
+
+
+def _encode_csv(obj: Any) -> bytes:
+    array = np.asarray(_to_plain(obj), dtype=object)
+    if array.ndim == 0:
+        array = array.reshape(1, 1)
+    elif array.ndim == 1:
+        array = array.reshape(-1, 1)  # one prediction per line
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerows(array.tolist())
+    return buffer.getvalue().encode("utf-8")

@@ -1,0 +1,26 @@
+"""Serving entry point (SAGEMAKER_SERVING_MODULE=sagemaker_sklearn_container.serving:main)."""
+
+from __future__ import annotations
+
+import logging
+
+from sagemaker_sklearn_container import environment, hooks, launcher
+from sagemaker_sklearn_container.errors import as_container_error, write_failure_file
+
+logger = logging.getLogger(__name__)
+
+
+def main() -> int:
+    """Validate the setup, then run nginx + gunicorn. Returns the exit code."""
+    try:
+        settings = environment.ServingSettings.from_env()
+        if not settings.multi_model:
+            # Fail fast, in one place, on a broken inference script
+            # (e.g. transform_fn together with input_fn) instead of in every worker.
+            hooks.load_hooks(environment.model_dir())
+        return launcher.serve(settings)
+    except Exception as exc:
+        error = as_container_error(exc)
+        logger.error("%s", error.failure_text(), exc_info=error is not exc)
+        write_failure_file(error)
+        return error.exit_code

@@ -1,0 +1,2 @@
+export { createNodes, createDependencies } from './src/plugin';
+export { preTasksExecution, postTasksExecution } from './src/hooks';

@@ -1,0 +1,133 @@
+// The one versions file: every version, pin and tag template of the chain lives here.
+// Loaded and validated once; everything else imports the `ChainConfig` type.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+export const DEFAULT_CONFIG_FILE = 'images/versions.json';
+
+// A Docker tag component: what `docker tag` accepts after the colon.
+const TAG_COMPONENT = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+// A repository path: lowercase components, optionally behind a registry host[:port].
+const REPOSITORY = /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+const VERSION = /^[0-9]+(\.[0-9]+)*([a-z0-9.+-]*)$/;
+const PACKAGE = /^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/;
+const DIGEST_REF = /@sha256:[0-9a-f]{64}$/;
+
+const version = (what: string) =>
+  z.string({ error: `must be a string with the ${what} version, e.g. "1.4.2"` })
+    .regex(VERSION, { error: `must be a version like "1.4.2" (digits and dots)` });
+
+const pins = z.record(
+  z.string().regex(PACKAGE, { error: 'must be a Python package name' }),
+  z.string().regex(/^[0-9][A-Za-z0-9.+!-]*$/, { error: 'must be an exact version like "1.26.4" (no ranges: pins are exact)' }),
+  { error: 'must be an object mapping package names to exact versions' },
+);
+
+const imageName = z.object({
+  repository: z.string().regex(REPOSITORY, { error: 'must be a lowercase Docker repository name, e.g. "sklearn-base"' }),
+  tag: z.string().min(1, { error: 'must be a tag template, e.g. "{sklearnMinor}-{sagemaker}-cpu-py{python}"' }),
+}, { error: 'must be an object with "repository" and "tag"' }).strict();
+
+const line = z.object({
+  sklearn: version('scikit-learn'),
+  sagemaker: z.string().regex(/^[0-9]+$/, { error: 'must be the SageMaker image version, a whole number as a string, e.g. "2"' }),
+  python: z.string().regex(/^[0-9]+(\.[0-9]+)?$/, { error: 'must be the Python version used in tags, e.g. "3" or "3.11"' }),
+  extension: version('sagemaker-scikit-learn-extension'),
+  pins: z.record(z.string(), pins, { error: 'must map stage names to pin objects' }),
+}, { error: 'must be an object describing a version line' }).strict();
+
+const osSection = z.object({
+  source: z.enum(['debootstrap', 'registry'], { error: 'must be "debootstrap" (build from Debian\'s archive) or "registry" (pull a pinned image)' }),
+  suite: z.string().regex(/^[a-z]+$/, { error: 'must be a Debian suite name, e.g. "bookworm"' }),
+  variant: z.enum(['minbase', 'buildd', 'fakechroot'], { error: 'must be a debootstrap variant, e.g. "minbase"' }),
+  mirror: z.url({ error: 'must be the URL of a Debian mirror, e.g. "http://deb.debian.org/debian"' }),
+  include: z.array(z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/, { error: 'must be a Debian package name' }), { error: 'must be a list of Debian package names' }),
+  image: z.string().regex(DIGEST_REF, { error: 'must be an image pinned by digest, e.g. "debian:bookworm-slim@sha256:<64 hex>"' }).optional(),
+}, { error: 'must be an object describing the OS layer' }).strict()
+  .refine((os) => os.source !== 'registry' || os.image !== undefined, {
+    error: 'source "registry" needs "image": an image reference pinned by digest',
+    path: ['image'],
+  });
+
+export const configSchema = z.object({
+  $schema: z.string().optional(),
+  $comment: z.string().optional(),
+  defaultLine: z.string({ error: 'must name the version line that bare project names build, e.g. "1.4-2"' }),
+  source: z.url({ error: 'must be the URL of the source repository (used in the org.opencontainers.image.source label)' }),
+  docker: z.object({
+    client: z.string().min(1).default('docker'),
+    platform: z.string().regex(/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/, { error: 'must be a platform like "linux/amd64"' }).optional(),
+    network: z.enum(['host', 'default', 'none'], { error: 'must be "host", "default" or "none"' }).default('host'),
+  }).strict().default({ client: 'docker', network: 'host' }),
+  os: osSection,
+  images: z.record(z.string(), imageName, { error: 'must map stage names to {repository, tag}' }),
+  lines: z.record(
+    z.string().regex(/^[0-9]+\.[0-9]+-[0-9]+$/, { error: 'line names look like "<sklearn major.minor>-<sagemaker version>", e.g. "1.4-2"' }),
+    line,
+    { error: 'must map line names to version lines' },
+  ),
+}).strict().superRefine((cfg, ctx) => {
+  if (!(cfg.defaultLine in cfg.lines)) {
+    ctx.addIssue({ code: 'custom', path: ['defaultLine'], message: `names no line in "lines" (have: ${Object.keys(cfg.lines).join(', ') || 'none'})` });
+  }
+  for (const [name, l] of Object.entries(cfg.lines)) {
+    const expected = `${sklearnMinor(l.sklearn)}-${l.sagemaker}`;
+    if (name !== expected) {
+      ctx.addIssue({ code: 'custom', path: ['lines', name], message: `is named "${name}" but its sklearn ${l.sklearn} and sagemaker ${l.sagemaker} make "${expected}": rename the line or fix the versions` });
+    }
+    const pinned = l.pins.base?.['scikit-learn'];
+    if (pinned !== undefined && pinned !== l.sklearn) {
+      ctx.addIssue({ code: 'custom', path: ['lines', name, 'pins', 'base', 'scikit-learn'], message: `is ${pinned} but the line's "sklearn" is ${l.sklearn}: they must agree` });
+    }
+  }
+});
+
+export type ChainConfig = z.infer<typeof configSchema>;
+export type VersionLine = ChainConfig['lines'][string];
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export function sklearnMinor(v: string): string {
+  return v.split('.').slice(0, 2).join('.');
+}
+
+/** Formats zod issues as "file: field.path: message" lines a user can act on. */
+export function describeIssues(file: string, error: z.ZodError): string {
+  const lines = error.issues.map((issue) => {
+    const field = issue.path.length ? issue.path.map(String).join('.') : '(top level)';
+    let message = issue.message;
+    if (issue.code === 'unrecognized_keys') message = `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}: remove or rename them`;
+    if (issue.code === 'invalid_type' && issue.input === undefined) message = `is missing: ${issue.message}`;
+    return `  ${file}: ${field}: ${message}`;
+  });
+  return `Invalid configuration in ${file}:\n${lines.join('\n')}`;
+}
+
+export function parseConfig(raw: unknown, file: string): ChainConfig {
+  const result = configSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(describeIssues(file, result.error));
+  return result.data;
+}
+
+export function loadConfig(workspaceRoot: string, file = DEFAULT_CONFIG_FILE): ChainConfig {
+  const path = join(workspaceRoot, file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new ConfigError(`Cannot read the versions file ${file}: create it (see README "Version lines") or set the plugin option "config" in nx.json.`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`${file} is not valid JSON: ${(e as Error).message}`);
+  }
+  return parseConfig(raw, file);
+}

@@ -1,0 +1,178 @@
+// Every call to the container engine goes through here (execa), so that errors become
+// messages a user can act on and the client binary is chosen in one place.
+import { execa, type ResultPromise } from 'execa';
+
+export interface ImageInfo {
+  Id: string;
+  RepoTags: string[] | null;
+  RepoDigests: string[] | null;
+  Parent: string;
+  Architecture: string;
+  Os: string;
+  Config: { Labels: Record<string, string> | null; Env: string[] | null };
+  RootFS: { Layers: string[] | null };
+}
+
+export class EngineError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EngineError';
+  }
+}
+
+export class BuildError extends Error {
+  constructor(
+    message: string,
+    readonly step: string | null,
+  ) {
+    super(message);
+    this.name = 'BuildError';
+  }
+}
+
+const LOST_ENGINE = /Cannot connect to the Docker daemon|error during connect|connection refused|docker\.sock: connect|Is the docker daemon running/i;
+
+export function noEngineMessage(client: string, detail: string): string {
+  const host = process.env.DOCKER_HOST ? ` at DOCKER_HOST=${process.env.DOCKER_HOST}` : '';
+  return [
+    `No Docker engine answers${host} (${detail.trim().split('\n')[0]}).`,
+    `Start one: on Debian run "bash tools/setup.sh" (installs docker.io and starts dockerd), elsewhere start Docker;`,
+    `then check with "${client} version".`,
+  ].join('\n');
+}
+
+export interface BuildOptions {
+  dockerfile: string;
+  context: string;
+  buildArgs: Record<string, string>;
+  labels: Record<string, string>;
+  network: string;
+  platform?: string;
+  iidFile: string;
+  /** Receives each output line as it arrives (also streamed to the terminal). */
+  onLine?: (line: string) => void;
+}
+
+export class Engine {
+  constructor(
+    readonly client = 'docker',
+    /** The network RUN steps use: "host" where builds fetch packages through the host. */
+    readonly network = 'host',
+  ) {}
+
+  private run(args: string[], options: { input?: string; inputFile?: string; env?: Record<string, string> } = {}): ResultPromise {
+    return execa(this.client, args, {
+      ...options,
+      reject: false,
+      stripFinalNewline: true,
+      env: options.env,
+    }) as ResultPromise;
+  }
+
+  /** Turns a failed client call into an error that says whether the engine itself is gone. */
+  private fail(what: string, stderr: string): never {
+    if (LOST_ENGINE.test(stderr)) throw new EngineError(noEngineMessage(this.client, stderr));
+    throw new EngineError(`${this.client} ${what} failed: ${stderr.trim()}`);
+  }
+
+  async serverVersion(): Promise<string> {
+    let result;
+    try {
+      result = await this.run(['version', '--format', '{{.Server.Version}}']);
+    } catch (e) {
+      throw new EngineError(`The Docker client "${this.client}" cannot be run (${(e as Error).message}). Install it (bash tools/setup.sh) or set "docker.client" in images/versions.json.`);
+    }
+    if (result.failed && (result as { code?: string }).code === 'ENOENT') {
+      throw new EngineError(`The Docker client "${this.client}" is not installed. Run "bash tools/setup.sh" or set "docker.client" in images/versions.json.`);
+    }
+    const version = String(result.stdout ?? '').trim();
+    if (result.exitCode !== 0 || !version) throw new EngineError(noEngineMessage(this.client, String(result.stderr || result.stdout || 'no answer')));
+    return version;
+  }
+
+  /** Inspects images by ID or name; absent ones are simply missing from the map. */
+  async inspect(refs: string[]): Promise<Map<string, ImageInfo>> {
+    const found = new Map<string, ImageInfo>();
+    if (refs.length === 0) return found;
+    const result = await this.run(['image', 'inspect', ...refs]);
+    const stderr = String(result.stderr ?? '');
+    if (result.exitCode !== 0 && !/no such image/i.test(stderr)) this.fail('image inspect', stderr);
+    const infos: ImageInfo[] = JSON.parse(String(result.stdout || '[]'));
+    // docker answers in request order but skips the missing; match by ID or tag.
+    for (const ref of refs) {
+      const info = infos.find((i) => i.Id === ref || (i.RepoTags ?? []).includes(ref) || (i.RepoDigests ?? []).includes(ref));
+      if (info) found.set(ref, info);
+    }
+    return found;
+  }
+
+  async tag(image: string, tag: string): Promise<void> {
+    const result = await this.run(['image', 'tag', image, tag]);
+    if (result.exitCode !== 0) this.fail(`image tag ${image} ${tag}`, String(result.stderr));
+  }
+
+  /** Removes a tag (or an image nobody else uses); a missing one is not an error. */
+  async removeTag(ref: string): Promise<void> {
+    const result = await this.run(['image', 'rm', '--no-prune', ref]);
+    if (result.exitCode !== 0 && !/no such image/i.test(String(result.stderr))) this.fail(`image rm ${ref}`, String(result.stderr));
+  }
+
+  /**
+   * Builds with the classic builder: it takes FROM by image ID, which pins the upstream exactly.
+   * No -t: tags are applied only after the result is verified and recorded.
+   */
+  async build(options: BuildOptions): Promise<void> {
+    const args = ['build', '--force-rm', '--iidfile', options.iidFile, '-f', options.dockerfile];
+    if (options.network !== 'default') args.push('--network', options.network);
+    if (options.platform) args.push('--platform', options.platform);
+    for (const [key, value] of Object.entries(options.buildArgs)) args.push('--build-arg', `${key}=${value}`);
+    for (const [key, value] of Object.entries(options.labels)) args.push('--label', `${key}=${value}`);
+    args.push(options.context);
+
+    const child = execa(this.client, args, {
+      env: { DOCKER_BUILDKIT: '0' },
+      reject: false,
+      all: true,
+      stdout: ['pipe', 'inherit'],
+      stderr: ['pipe', 'inherit'],
+      lines: true,
+    });
+    let lastStep: string | null = null;
+    const tail: string[] = [];
+    for await (const line of child.iterable({ from: 'all' })) {
+      const text = String(line);
+      const step = /^Step \d+\/\d+ : (.*)$/.exec(text);
+      if (step) lastStep = text;
+      tail.push(text);
+      if (tail.length > 20) tail.shift();
+      options.onLine?.(text);
+    }
+    const result = await child;
+    if (result.exitCode === 0) return;
+    const output = tail.join('\n');
+    if (LOST_ENGINE.test(output)) throw new EngineError(noEngineMessage(this.client, output.split('\n').find((l) => LOST_ENGINE.test(l)) ?? output));
+    const reason = tail.filter((l) => /returned a non-zero code|error|failed/i.test(l)).pop() ?? tail[tail.length - 1] ?? `exit code ${result.exitCode}`;
+    throw new BuildError(reason, lastStep);
+  }
+
+  /** Imports a root file system from a tar stream; returns the new image ID. */
+  async importTar(tarFile: string, changes: string[]): Promise<string> {
+    const args = ['image', 'import'];
+    for (const change of changes) args.push('--change', change);
+    args.push('-');
+    const result = await execa(this.client, args, { inputFile: tarFile, reject: false });
+    if (result.exitCode !== 0) this.fail('image import', String(result.stderr));
+    return String(result.stdout).trim();
+  }
+
+  async pull(ref: string, onLine?: (line: string) => void): Promise<void> {
+    const child = execa(this.client, ['image', 'pull', ref], { reject: false, all: true, lines: true, stdout: ['pipe', 'inherit'], stderr: ['pipe', 'inherit'] });
+    const tail: string[] = [];
+    for await (const line of child.iterable({ from: 'all' })) {
+      tail.push(String(line));
+      onLine?.(String(line));
+    }
+    const result = await child;
+    if (result.exitCode !== 0) this.fail(`pull ${ref}`, tail.slice(-5).join('\n'));
+  }
+}

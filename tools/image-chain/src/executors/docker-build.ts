@@ -1,0 +1,68 @@
+// Builds one image stage FROM the exact upstream image ID, verifies it, records it, then tags it.
+import type { ExecutorContext } from '@nx/devkit';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { globSync } from 'tinyglobby';
+import { BuildError } from '../engine';
+import { lastCommitTouching } from '../git';
+import type { DockerBuildOptions } from '../model';
+import { removeRecord, writeRecord } from '../record';
+import { UPSTREAM_ARG } from '../stage';
+import { ensureUpstream, isBuiltFrom, tagImage } from '../presence';
+import { engineFor, reportFailure } from './common';
+
+export default async function dockerBuild(options: DockerBuildOptions, context: ExecutorContext): Promise<{ success: boolean }> {
+  const project = context.projectName!;
+  const root = context.root;
+  removeRecord(root, project); // a failed build must leave no record behind
+  const staged = mkdtempSync(join(tmpdir(), `image-chain-${project}-`));
+  try {
+    const engine = await engineFor(root);
+    const upstream = await ensureUpstream(root, engine, options.upstream!, project);
+
+    // The build context: the stage folder, this line's fragments over it, then artifacts.
+    cpSync(join(root, options.context), staged, { recursive: true, filter: (src) => !src.startsWith(join(root, options.context, 'lines')) });
+    if (options.lineDir && existsSync(join(root, options.lineDir))) cpSync(join(root, options.lineDir), staged, { recursive: true });
+    for (const artifact of options.artifacts) {
+      const files = globSync(artifact.files, { cwd: root });
+      if (files.length === 0) {
+        throw new Error(`${project}: no files match ${artifact.files} (output of ${artifact.project}:${artifact.target}); run "nx run ${artifact.project}:${artifact.target}" and check its outputs`);
+      }
+      for (const file of files) cpSync(join(root, file), join(staged, artifact.into, file.split('/').pop()!));
+    }
+
+    const revision = await lastCommitTouching(root, options.revisionPaths);
+    const iidFile = join(staged, '.image-chain.iid');
+    const dockerfile = join(staged, options.dockerfile.slice(options.context.length + 1));
+    console.log(`Building ${project} FROM ${options.upstream} (${upstream.image.slice(0, 19)})`);
+    await engine.build({
+      dockerfile,
+      context: staged,
+      buildArgs: { [UPSTREAM_ARG]: upstream.image, ...options.buildArgs },
+      labels: { ...options.labels, 'org.opencontainers.image.revision': revision },
+      network: engine.network,
+      platform: options.platform === undefined ? undefined : options.platform,
+      iidFile,
+    });
+    const id = readFileSync(iidFile, 'utf8').trim();
+    const built = (await engine.inspect([id])).get(id);
+    if (!built || !isBuiltFrom(built, upstream.info)) {
+      throw new Error(`${project}: the built image ${id} does not extend ${upstream.project} (${upstream.image}); its Dockerfile must start with "ARG ${UPSTREAM_ARG}" and "FROM \${${UPSTREAM_ARG}}"`);
+    }
+    writeRecord(root, {
+      schema: 1, project, stage: options.stage, line: options.line, image: id, tags: options.tags,
+      upstream: { project: upstream.project, image: upstream.image }, platform: options.platform,
+      inputHash: process.env.NX_TASK_HASH ?? 'unknown', pushed: [],
+    });
+    await tagImage(engine, built, options.tags);
+    console.log(`${project}: ${id} tagged ${options.tags.join(', ')}`);
+    return { success: true };
+  } catch (e) {
+    removeRecord(root, project);
+    reportFailure(project, e instanceof BuildError ? e : (e as Error));
+    return { success: false };
+  } finally {
+    rmSync(staged, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,67 @@
+// The OS stage: a root file system bootstrapped from Debian's archive and imported, so the chain
+// needs no container registry; or, where one is reachable, a pinned upstream image by digest.
+import type { ExecutorContext } from '@nx/devkit';
+import { execa } from 'execa';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Engine } from '../engine';
+import { lastCommitTouching } from '../git';
+import type { DockerBuildOptions } from '../model';
+import { removeRecord, writeRecord } from '../record';
+import { tagImage } from '../presence';
+import { engineFor, reportFailure } from './common';
+
+const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+async function bootstrap(engine: Engine, os: NonNullable<DockerBuildOptions['os']>, labels: Record<string, string>, work: string): Promise<string> {
+  const rootfs = join(work, 'rootfs');
+  const args = [`--variant=${os.variant}`];
+  if (os.include.length) args.push(`--include=${os.include.join(',')}`);
+  args.push(os.suite, rootfs, os.mirror);
+  console.log(`debootstrap ${args.join(' ')}`);
+  const result = await execa('debootstrap', args, { stdout: 'inherit', stderr: 'inherit', reject: false });
+  if ((result as { code?: string }).code === 'ENOENT') throw new Error('debootstrap is not installed: run "bash tools/setup.sh", or set os.source to "registry" in images/versions.json');
+  if (result.exitCode !== 0) throw new Error(`debootstrap ${os.suite} from ${os.mirror} failed (exit ${result.exitCode}); see the lines above`);
+  // Trim what an image does not need; apt lists come back with apt-get update.
+  rmSync(join(rootfs, 'var/lib/apt/lists'), { recursive: true, force: true });
+  rmSync(join(rootfs, 'var/cache/apt/archives'), { recursive: true, force: true });
+  const tar = join(work, 'rootfs.tar');
+  await execa('tar', ['--numeric-owner', '-C', rootfs, '-cf', tar, '.']);
+  const changes = [`ENV PATH=${PATH}`, 'CMD ["bash"]', ...Object.entries(labels).map(([k, v]) => `LABEL ${k}="${v}"`)];
+  return engine.importTar(tar, changes);
+}
+
+async function fromRegistry(engine: Engine, image: string, labels: Record<string, string>, work: string): Promise<string> {
+  await engine.pull(image);
+  // A one-line build adds our labels; FROM by digest keeps the pin exact.
+  writeFileSync(join(work, 'Dockerfile'), `FROM ${image}\n`);
+  const iidFile = join(work, 'iid');
+  await engine.build({ dockerfile: join(work, 'Dockerfile'), context: work, buildArgs: {}, labels, network: 'default', iidFile });
+  return readFileSync(iidFile, 'utf8').trim();
+}
+
+export default async function osImage(options: DockerBuildOptions, context: ExecutorContext): Promise<{ success: boolean }> {
+  const project = context.projectName!;
+  removeRecord(context.root, project);
+  const work = mkdtempSync(join(tmpdir(), `image-chain-${project}-`));
+  try {
+    const engine = await engineFor(context.root);
+    const os = options.os!;
+    const labels = { ...options.labels, 'org.opencontainers.image.revision': await lastCommitTouching(context.root, options.revisionPaths) };
+    const id = os.source === 'registry' ? await fromRegistry(engine, os.image!, labels, work) : await bootstrap(engine, os, labels, work);
+    writeRecord(context.root, {
+      schema: 1, project, stage: options.stage, line: null, image: id, tags: options.tags, upstream: null,
+      platform: options.platform, inputHash: process.env.NX_TASK_HASH ?? 'unknown', pushed: [],
+    });
+    await tagImage(engine, id, options.tags);
+    console.log(`${project}: ${id} tagged ${options.tags.join(', ')}`);
+    return { success: true };
+  } catch (e) {
+    removeRecord(context.root, project);
+    reportFailure(project, e as Error);
+    return { success: false };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}

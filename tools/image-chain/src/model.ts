@@ -1,0 +1,135 @@
+// The chain model: stage files × version lines → the image projects Nx will know, with their
+// upstream, their artifacts and their fully resolved build settings. Pure: no Nx, no engine.
+import { join } from 'node:path';
+import { ConfigError, type ChainConfig } from './config';
+import { contextInputs } from './dockerignore';
+import { recordDir } from './record';
+import { loadStage, stageNameOf, type StageFile } from './stage';
+import { imageTag, projectName } from './tags';
+import { lineVariables, osVariables, render } from './template';
+
+export interface DockerBuildOptions {
+  stage: string;
+  line: string | null;
+  dockerfile: string;
+  context: string;
+  lineDir: string | null;
+  upstream: string | null;
+  buildArgs: Record<string, string>;
+  artifacts: { project: string; target: string; files: string; into: string }[];
+  tags: string[];
+  labels: Record<string, string>;
+  platform: string;
+  os?: ChainConfig['os'];
+  revisionPaths: string[];
+}
+
+export interface ImageProject {
+  name: string;
+  root: string;
+  stage: string;
+  line: string | null;
+  stageFile: string;
+  recipe: string | null; // the project owning the stage folder, for per-line projects
+  upstream: string | null;
+  artifactProjects: string[];
+  options: DockerBuildOptions;
+  inputs: (string | { dependentTasksOutputFiles: string })[];
+}
+
+export interface RecipeProject {
+  name: string;
+  root: string;
+  stageFile: string;
+}
+
+export interface ChainModel {
+  images: ImageProject[];
+  recipes: RecipeProject[];
+}
+
+export function hostPlatform(): string {
+  const arch = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x' }[process.arch as string] ?? process.arch;
+  return `linux/${arch}`;
+}
+
+export function recipeProjectName(stage: string): string {
+  return `${stage}-dockerfile`;
+}
+
+export function buildChainModel(workspaceRoot: string, stageFiles: string[], config: ChainConfig, configFile: string): ChainModel {
+  const stages = new Map<string, { file: string; spec: StageFile }>();
+  for (const file of [...stageFiles].sort()) stages.set(stageNameOf(file), { file, spec: loadStage(workspaceRoot, file) });
+
+  // Validate the chain before anything is built: known upstreams, no cycles.
+  for (const [name, { file, spec }] of stages) {
+    if (spec.kind !== 'dockerfile') continue;
+    if (!stages.has(spec.from)) {
+      throw new ConfigError(`${file}: from: names no stage "${spec.from}"; stages are: ${[...stages.keys()].join(', ')}`);
+    }
+    const seen = new Set([name]);
+    let cur = spec.from;
+    while (cur) {
+      if (seen.has(cur)) throw new ConfigError(`${file}: from: the chain loops back to "${cur}" (${[...seen, cur].join(' -> ')})`);
+      seen.add(cur);
+      const next = stages.get(cur)!.spec;
+      cur = next.kind === 'dockerfile' ? next.from : '';
+    }
+  }
+
+  const platform = config.docker.platform ?? hostPlatform();
+  const images: ImageProject[] = [];
+  const recipes: RecipeProject[] = [];
+  for (const [stage, { file, spec }] of stages) {
+    const dir = `images/${stage}`;
+    if (spec.kind === 'os') {
+      const tag = imageTag(config, stage, osVariables(config), configFile);
+      images.push({
+        name: stage, root: dir, stage, line: null, stageFile: file, recipe: null, upstream: null, artifactProjects: [],
+        options: {
+          stage, line: null, dockerfile: '', context: dir, lineDir: null, upstream: null, buildArgs: {}, artifacts: [],
+          tags: [tag], labels: labels(config, stage, tag), platform, os: config.os, revisionPaths: [dir, configFile],
+        },
+        inputs: [`{workspaceRoot}/${dir}/**/*`],
+      });
+      continue;
+    }
+    recipes.push({ name: recipeProjectName(stage), root: dir, stageFile: file });
+    for (const line of Object.keys(config.lines).sort()) {
+      const vars = lineVariables(config, line);
+      const upstreamSpec = stages.get(spec.from)!.spec;
+      const upstream = projectName(spec.from, upstreamSpec.kind === 'os' ? null : line, config.defaultLine);
+      const name = projectName(stage, line, config.defaultLine);
+      const buildArgs: Record<string, string> = {};
+      for (const [key, template] of Object.entries(spec.buildArgs)) buildArgs[key] = render(template, vars, `${file}: buildArgs.${key}`);
+      const tag = imageTag(config, stage, vars, configFile);
+      const lineDir = `${dir}/lines/${line}`;
+      images.push({
+        name, root: lineDir, stage, line, stageFile: file, recipe: recipeProjectName(stage), upstream,
+        artifactProjects: spec.artifacts.map((a) => a.project),
+        options: {
+          stage, line, dockerfile: join(dir, spec.dockerfile), context: dir, lineDir, upstream, buildArgs,
+          artifacts: spec.artifacts, tags: [tag], labels: labels(config, stage, tag), platform,
+          revisionPaths: [dir, ...spec.artifacts.map((a) => a.files.split('/*')[0])],
+        },
+        inputs: [
+          ...contextInputs(workspaceRoot, dir),
+          // Other lines' fragments are not in this line's context.
+          ...Object.keys(config.lines).filter((l) => l !== line).map((l) => `!{workspaceRoot}/${dir}/lines/${l}/**`),
+          `{workspaceRoot}/${lineDir}/**/*`,
+          { dependentTasksOutputFiles: `${recordDir(upstream)}/image.id` },
+          ...spec.artifacts.map((a) => ({ dependentTasksOutputFiles: a.files })),
+        ],
+      });
+    }
+  }
+  return { images, recipes };
+}
+
+function labels(config: ChainConfig, stage: string, tag: string): Record<string, string> {
+  return {
+    'org.opencontainers.image.source': config.source,
+    'org.opencontainers.image.title': stage,
+    'org.opencontainers.image.version': tag.slice(tag.lastIndexOf(':') + 1),
+  };
+}

@@ -1,0 +1,76 @@
+// Nx glue: stage files become projects, targets and graph edges; the task hooks keep
+// cache hits honest against the engine.
+import { DependencyType, type CreateDependencies, type CreateNodes, type ProjectConfiguration, type TargetConfiguration } from '@nx/devkit';
+import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig } from './config';
+import { buildChainModel, type ChainModel, type ImageProject } from './model';
+import { recordDir } from './record';
+
+export interface ImageChainPluginOptions {
+  /** The versions file, relative to the workspace root. */
+  config?: string;
+}
+
+export const DOCKER_BUILD = 'docker-build';
+const EXECUTORS = './tools/image-chain';
+const STAGE_GLOB = 'images/*/stage.json';
+
+function model(workspaceRoot: string, stageFiles: readonly string[], options: ImageChainPluginOptions | undefined): ChainModel {
+  const configFile = options?.config ?? DEFAULT_CONFIG_FILE;
+  return buildChainModel(workspaceRoot, [...stageFiles], loadConfig(workspaceRoot, configFile), configFile);
+}
+
+function dockerBuildTarget(image: ImageProject): TargetConfiguration {
+  return {
+    executor: `${EXECUTORS}:${image.options.os ? 'os-image' : 'docker-build'}`,
+    cache: true,
+    // Nx hashes target options: the resolved build args, tags and platform are part of the key,
+    // so a config field changes exactly the stages that render it.
+    options: image.options,
+    inputs: image.inputs,
+    outputs: [`{workspaceRoot}/${recordDir(image.name)}`],
+    dependsOn: [`^${DOCKER_BUILD}`, '^build'],
+    metadata: { description: `Build the ${image.stage} image${image.line ? ` of line ${image.line}` : ''} (${image.options.tags.join(', ')})`, technologies: ['docker'] },
+  };
+}
+
+export const createNodes: CreateNodes<ImageChainPluginOptions> = [
+  STAGE_GLOB,
+  (stageFiles, options, context) => {
+    const chain = model(context.workspaceRoot, stageFiles, options);
+    return stageFiles.map((file) => {
+      const projects: Record<string, ProjectConfiguration> = {};
+      for (const recipe of chain.recipes.filter((r) => r.stageFile === file)) {
+        projects[recipe.root] = { name: recipe.name, root: recipe.root, tags: ['type:dockerfile'], targets: {} };
+      }
+      for (const image of chain.images.filter((i) => i.stageFile === file)) {
+        projects[image.root] = {
+          name: image.name,
+          root: image.root,
+          projectType: 'application',
+          tags: ['type:image', `stage:${image.stage}`, ...(image.line ? [`line:${image.line}`] : [])],
+          targets: { [DOCKER_BUILD]: dockerBuildTarget(image) },
+        };
+      }
+      return [file, { projects }] as const;
+    });
+  },
+];
+
+// Edges are project-graph edges (not only task ordering), so the cache and `nx affected` see them.
+export const createDependencies: CreateDependencies<ImageChainPluginOptions> = (options, context) => {
+  const stageFiles = Object.values(context.projects)
+    .filter((p) => p.root.startsWith('images/') && p.root.split('/').length === 2)
+    .map((p) => `${p.root}/stage.json`);
+  const chain = model(context.workspaceRoot, stageFiles, options);
+  const edges = [];
+  for (const image of chain.images) {
+    const targets = [image.upstream, image.recipe, ...image.artifactProjects].filter((t): t is string => t !== null);
+    for (const target of targets) {
+      if (!context.projects[target]) {
+        throw new ConfigError(`${image.stageFile}: artifacts: names no Nx project "${target}"; check the project name in its project.json`);
+      }
+      edges.push({ source: image.name, target, type: DependencyType.implicit });
+    }
+  }
+  return edges;
+};

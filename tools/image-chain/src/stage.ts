@@ -1,0 +1,66 @@
+// A stage file (images/<stage>/stage.json) says how one image is made: what it builds FROM,
+// which build args it takes from the versions file, which other projects' outputs enter its context.
+import { readFileSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { z } from 'zod';
+import { ConfigError, describeIssues } from './config';
+
+const STAGE_NAME = /^[a-z][a-z0-9-]*$/;
+
+const artifact = z.object({
+  project: z.string({ error: 'must name the Nx project whose output enters the build context' }),
+  target: z.string().default('build'),
+  files: z.string({ error: 'must be a workspace-relative glob of the files to copy, e.g. "packages/x/dist/*.whl"' }),
+  into: z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: 'must be a folder name inside the build context, e.g. "wheels"' }),
+}).strict();
+
+export const stageSchema = z.discriminatedUnion('kind', [
+  z.object({
+    $schema: z.string().optional(),
+    kind: z.literal('os'),
+    description: z.string().optional(),
+  }).strict(),
+  z.object({
+    $schema: z.string().optional(),
+    kind: z.literal('dockerfile'),
+    description: z.string().optional(),
+    from: z.string({ error: 'must name the upstream stage this image builds FROM, e.g. "base"' })
+      .regex(STAGE_NAME, { error: 'must be a stage name (a folder under images/)' }),
+    dockerfile: z.string().default('Dockerfile'),
+    buildArgs: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be a Dockerfile ARG name' }), z.string()).default({}),
+    artifacts: z.array(artifact).default([]),
+  }).strict(),
+], { error: 'must have "kind": "dockerfile" (built from a Dockerfile) or "os" (the OS layer)' });
+
+export type StageFile = z.infer<typeof stageSchema>;
+export type DockerfileStage = Extract<StageFile, { kind: 'dockerfile' }>;
+
+/** The build arg through which every Dockerfile receives its upstream image ID. */
+export const UPSTREAM_ARG = 'UPSTREAM';
+
+export function stageNameOf(stageFile: string): string {
+  return basename(dirname(stageFile));
+}
+
+export function parseStage(raw: unknown, file: string): StageFile {
+  const name = stageNameOf(file);
+  if (!STAGE_NAME.test(name)) {
+    throw new ConfigError(`${file}: the folder name "${name}" is not a valid stage name (lowercase letters, digits, dashes)`);
+  }
+  const result = stageSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(describeIssues(file, result.error));
+  if (result.data.kind === 'dockerfile' && UPSTREAM_ARG in result.data.buildArgs) {
+    throw new ConfigError(`${file}: buildArgs.${UPSTREAM_ARG} is set by the chain (the upstream image ID); remove it`);
+  }
+  return result.data;
+}
+
+export function loadStage(workspaceRoot: string, file: string): StageFile {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(`${workspaceRoot}/${file}`, 'utf8'));
+  } catch (e) {
+    throw new ConfigError(`${file} is not valid JSON: ${(e as Error).message}`);
+  }
+  return parseStage(raw, file);
+}

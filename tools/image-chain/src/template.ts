@@ -1,0 +1,52 @@
+// Templates like "{sklearnMinor}-{sagemaker}-cpu-py{python}": the only way stage files and tag
+// templates read the versions file, so the fields a stage uses are exactly the names it renders.
+import type { ChainConfig } from './config';
+import { sklearnMinor } from './config';
+
+export type Variables = Record<string, string>;
+
+const REFERENCE = /\{([A-Za-z][A-Za-z0-9_.-]*)\}/g;
+
+export class TemplateError extends Error {}
+
+/** Renders `template`; `where` names the file and field for the error message. */
+export function render(template: string, vars: Variables, where: string): string {
+  return template.replace(REFERENCE, (_, name: string) => {
+    const value = vars[name];
+    if (value === undefined) {
+      throw new TemplateError(
+        `${where}: unknown variable {${name}}; known variables: ${Object.keys(vars).sort().map((v) => `{${v}}`).join(', ')}`,
+      );
+    }
+    return value;
+  });
+}
+
+/** pip requirement specifiers for one pin table, sorted so the string is stable. */
+export function pinList(pins: Record<string, string> | undefined): string {
+  return Object.entries(pins ?? {})
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, version]) => `${name}==${version}`)
+    .join(' ');
+}
+
+/** Everything a per-line stage may reference, e.g. {sklearn}, {pins.final}. */
+export function lineVariables(config: ChainConfig, lineName: string): Variables {
+  const line = config.lines[lineName];
+  const vars: Variables = {
+    line: lineName,
+    sklearn: line.sklearn,
+    sklearnMinor: sklearnMinor(line.sklearn),
+    sagemaker: line.sagemaker,
+    python: line.python,
+    extension: line.extension,
+    ...osVariables(config),
+  };
+  for (const [stage, table] of Object.entries(line.pins)) vars[`pins.${stage}`] = pinList(table);
+  return vars;
+}
+
+/** What the shared OS stage may reference. */
+export function osVariables(config: ChainConfig): Variables {
+  return { suite: config.os.suite, variant: config.os.variant };
+}
