@@ -190,9 +190,10 @@ def _():
     from sagemaker_sklearn_extension.feature_extraction.sequences import TSFlattener
 
     X = FRAME[["seq"]].to_numpy()
-    out = TSFlattener().fit_transform(X)
-    assert out.shape[0] == N and out.shape[1] >= 11
-    return shape(out)
+    out = TSFlattener().fit_transform(X)  # a list of 1-d float arrays, one per row
+    assert len(out) == N and all(isinstance(a, np.ndarray) and a.dtype.kind == "f" for a in out)
+    assert len(out[0]) == len(FRAME["seq"][0].split(","))
+    return "%d sequences, lengths %d..%d" % (len(out), min(map(len, out)), max(map(len, out)))
 
 
 @check("TSFreshFeatureExtractor")
@@ -200,7 +201,7 @@ def _():
     from sagemaker_sklearn_extension.feature_extraction.sequences import TSFlattener, TSFreshFeatureExtractor
 
     flat = TSFlattener().fit_transform(FRAME[["seq"]].to_numpy())
-    out = TSFreshFeatureExtractor(extraction_type="minimal").fit_transform(flat)
+    out = np.asarray(TSFreshFeatureExtractor(extraction_type="minimal").fit_transform(flat), dtype=float)
     assert out.shape[0] == N and out.shape[1] > 0 and np.isfinite(out).all()
     return shape(out)
 
@@ -209,8 +210,8 @@ def _():
 def _():
     from sagemaker_sklearn_extension.feature_extraction.sequences import TSFeatureExtractor
 
-    out = TSFeatureExtractor(extraction_type="minimal").fit_transform(FRAME[["seq"]].to_numpy())
-    assert out.shape[0] == N and out.shape[1] > 0
+    out = np.asarray(TSFeatureExtractor(extraction_type="minimal").fit_transform(FRAME[["seq"]].to_numpy()), dtype=float)
+    assert out.shape[0] == N and out.shape[1] > 0 and np.isfinite(out).all()
     return shape(out)
 
 

@@ -29,7 +29,9 @@ def configure_logging() -> None:
     if level.isdigit():
         level = int(level)
     logging.basicConfig(
-        level=level if isinstance(level, int) or level in logging.getLevelNamesMapping() else "INFO",
+        level=level
+        if isinstance(level, int) or level in logging.getLevelNamesMapping()
+        else "INFO",
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
 

@@ -59,7 +59,9 @@ def choose_accept(header: str | None, default: str) -> str:
             return CSV
         if candidate in SUPPORTED:
             return candidate
-    raise UnsupportedAccept(f"Accept {header!r} is not supported; use one of {', '.join(SUPPORTED)}")
+    raise UnsupportedAccept(
+        f"Accept {header!r} is not supported; use one of {', '.join(SUPPORTED)}"
+    )
 
 
 def _text(body: bytes) -> str:

@@ -56,9 +56,7 @@ def runtime_dir() -> str:
 
 
 def model_registry_dir() -> str:
-    return os.environ.get("SAGEMAKER_MODEL_REGISTRY_DIR") or os.path.join(
-        runtime_dir(), "models"
-    )
+    return os.environ.get("SAGEMAKER_MODEL_REGISTRY_DIR") or os.path.join(runtime_dir(), "models")
 
 
 def user_program() -> str | None:
@@ -122,7 +120,9 @@ class ServingSettings:
             # tests set 127.0.0.1.
             host=os.environ.get("SAGEMAKER_BIND_TO_HOST", "0.0.0.0"),
             workers=max(1, workers),
-            job_queue_size=max(1, _int_env("SAGEMAKER_MODEL_JOB_QUEUE_SIZE", DEFAULT_JOB_QUEUE_SIZE)),
+            job_queue_size=max(
+                1, _int_env("SAGEMAKER_MODEL_JOB_QUEUE_SIZE", DEFAULT_JOB_QUEUE_SIZE)
+            ),
             timeout=max(1, _int_env("SAGEMAKER_MODEL_SERVER_TIMEOUT", DEFAULT_TIMEOUT)),
             max_content_length=max_content_length(),
             multi_model=_truthy("SAGEMAKER_MULTI_MODEL"),

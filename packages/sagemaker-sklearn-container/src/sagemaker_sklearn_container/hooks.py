@@ -82,7 +82,8 @@ def find_user_script(model_dir: str) -> str | None:
             return candidate
     if program:
         raise UserError(
-            f"SAGEMAKER_PROGRAM={program} not found in any of: {', '.join(code_search_dirs(model_dir))}"
+            f"SAGEMAKER_PROGRAM={program} not found in any of: "
+            + ", ".join(code_search_dirs(model_dir))
         )
     return None
 
@@ -176,7 +177,8 @@ def _normalise_output(result: Any, accept: str) -> tuple[bytes, str]:
         result = result.encode("utf-8")
     if not isinstance(result, (bytes, bytearray)):
         raise AlgorithmError(
-            f"output_fn/transform_fn must return bytes, str or (body, content_type); got {type(result).__name__}"
+            "output_fn/transform_fn must return bytes, str or (body, content_type); "
+            f"got {type(result).__name__}"
         )
     return bytes(result), content_type
 
@@ -217,12 +219,16 @@ class ModelHandler:
             return accept_header
         return encoders.choose_accept(accept_header, self.default_accept)
 
-    def invoke(self, body: bytes, content_type: str | None, accept_header: str | None) -> tuple[bytes, str]:
+    def invoke(
+        self, body: bytes, content_type: str | None, accept_header: str | None
+    ) -> tuple[bytes, str]:
         model = self.model
         accept = self._accept(accept_header)
         content_type = content_type or ""
         if self.hooks.transform_fn is not None:
-            return _normalise_output(self.hooks.transform_fn(model, body, content_type, accept), accept)
+            return _normalise_output(
+                self.hooks.transform_fn(model, body, content_type, accept), accept
+            )
         data = self.hooks.input_fn(body, content_type)
         prediction = self.hooks.predict_fn(data, model)
         return _normalise_output(self.hooks.output_fn(prediction, accept), accept)

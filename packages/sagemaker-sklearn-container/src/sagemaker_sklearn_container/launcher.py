@@ -31,9 +31,11 @@ CONFIG_NAME = "nginx.conf"
 def render_nginx_config(
     settings: environment.ServingSettings, runtime_dir: str, socket_path: str
 ) -> str:
-    template = resources.files("sagemaker_sklearn_container").joinpath(
-        "templates/nginx.conf.template"
-    ).read_text(encoding="utf-8")
+    template = (
+        resources.files("sagemaker_sklearn_container")
+        .joinpath("templates/nginx.conf.template")
+        .read_text(encoding="utf-8")
+    )
     values = {
         "runtime_dir": runtime_dir,
         "socket_path": socket_path,
@@ -50,17 +52,26 @@ def render_nginx_config(
 
 def gunicorn_command(settings: environment.ServingSettings, bind: str) -> list[str]:
     return [
-        sys.executable, "-m", "gunicorn",
-        "--bind", bind,
-        "--workers", str(settings.workers),
-        "--worker-class", "sync",
-        "--timeout", str(settings.timeout),
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        bind,
+        "--workers",
+        str(settings.workers),
+        "--worker-class",
+        "sync",
+        "--timeout",
+        str(settings.timeout),
         # SAGEMAKER_MODEL_JOB_QUEUE_SIZE: how many requests may wait for a worker.
-        "--backlog", str(settings.job_queue_size),
-        "--error-logfile", "-",
-        "--log-level", "info",
+        "--backlog",
+        str(settings.job_queue_size),
+        "--error-logfile",
+        "-",
+        "--log-level",
+        "info",
         APP_FACTORY,
-    ]  # fmt: skip
+    ]
 
 
 def nginx_command(config_path: str, runtime_dir: str) -> list[str]:
@@ -125,12 +136,17 @@ def serve(settings: environment.ServingSettings, start_timeout: float = 60.0) ->
         nginx = subprocess.Popen(nginx_command(config_path, runtime_dir))
         processes.append(nginx)
         logger.info(
-            "serving on %s:%s with %s gunicorn workers", settings.host, settings.port, settings.workers
+            "serving on %s:%s with %s gunicorn workers",
+            settings.host,
+            settings.port,
+            settings.workers,
         )
         while not stopping:
             for name, process in (("gunicorn", gunicorn), ("nginx", nginx)):
                 if process.poll() is not None:
-                    raise PlatformError(f"{name} exited unexpectedly with code {process.returncode}")
+                    raise PlatformError(
+                        f"{name} exited unexpectedly with code {process.returncode}"
+                    )
             time.sleep(0.2)
         return 0
     finally:

@@ -13,6 +13,7 @@ calls it too and turns the outcome into the success/failure file and exit code.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -44,10 +45,8 @@ def _sagemaker_param(hyperparameters: dict, name: str) -> str | None:
     """SageMaker stores its own hyperparameters JSON-encoded ("\"train.py\"")."""
     value = hyperparameters.get(name)
     if isinstance(value, str):
-        try:
+        with contextlib.suppress(json.JSONDecodeError):
             value = json.loads(value)
-        except json.JSONDecodeError:
-            pass
     return value if isinstance(value, str) and value else None
 
 
@@ -56,7 +55,9 @@ def resolve_entry_point() -> tuple[str, str]:
     hyperparameters = _hyperparameters()
     program = environment.user_program() or _sagemaker_param(hyperparameters, "sagemaker_program")
     if not program:
-        raise UserError("no training script: set SAGEMAKER_PROGRAM (or the sagemaker_program hyperparameter)")
+        raise UserError(
+            "no training script: set SAGEMAKER_PROGRAM (or the sagemaker_program hyperparameter)"
+        )
     location = (
         environment.submit_directory()
         or _sagemaker_param(hyperparameters, "sagemaker_submit_directory")

@@ -1,0 +1,78 @@
+"""Shared fixtures.
+
+sagemaker-training fixes its /opt/ml paths when first imported, from
+SAGEMAKER_BASE_DIR, so one base dir is chosen for the whole session before
+anything imports it, and emptied again before each test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.linear_model import LinearRegression
+
+SESSION_BASE = tempfile.mkdtemp(prefix="sm-sklearn-base-")
+os.environ["SAGEMAKER_BASE_DIR"] = SESSION_BASE
+
+KNOBS = [
+    "SM_MODEL_DIR",
+    "SM_INPUT_DIR",
+    "SM_INPUT_CONFIG_DIR",
+    "SM_OUTPUT_DIR",
+    "SM_CODE_DIR",
+    "SAGEMAKER_PROGRAM",
+    "SAGEMAKER_SUBMIT_DIRECTORY",
+    "SAGEMAKER_BIND_TO_PORT",
+    "SAGEMAKER_BIND_TO_HOST",
+    "SAGEMAKER_NUM_MODEL_WORKERS",
+    "SAGEMAKER_MODEL_JOB_QUEUE_SIZE",
+    "SAGEMAKER_MAX_REQUEST_SIZE",
+    "MAX_CONTENT_LENGTH",
+    "SAGEMAKER_MULTI_MODEL",
+    "SAGEMAKER_MODEL_SERVER_TIMEOUT",
+    "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT",
+    "SAGEMAKER_TRAINING_MODULE",
+    "SAGEMAKER_SERVING_MODULE",
+    "SAGEMAKER_RUNTIME_DIR",
+    "SAGEMAKER_MODEL_REGISTRY_DIR",
+]
+
+
+@pytest.fixture(autouse=True)
+def base_dir(monkeypatch, tmp_path):
+    """A clean /opt/ml stand-in for every test, and no stray knobs."""
+    for name in KNOBS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SAGEMAKER_BASE_DIR", SESSION_BASE)
+    monkeypatch.setenv("SAGEMAKER_RUNTIME_DIR", str(tmp_path / "runtime"))
+    shutil.rmtree(SESSION_BASE, ignore_errors=True)
+    for sub in ("model", "code", "input/config", "input/data", "output"):
+        os.makedirs(os.path.join(SESSION_BASE, sub))
+    yield SESSION_BASE
+
+
+def save_model(directory: str) -> str:
+    """A fitted y = 2x model saved the default way."""
+    os.makedirs(directory, exist_ok=True)
+    x = np.arange(10, dtype=float).reshape(-1, 1)
+    model = LinearRegression().fit(x, 2 * x.ravel())
+    joblib.dump(model, os.path.join(directory, "model.joblib"))
+    return directory
+
+
+def write_script(directory: str, name: str, source: str) -> str:
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, name)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(source)
+    return path
+
+
+@pytest.fixture
+def model_dir(base_dir):
+    return save_model(os.path.join(base_dir, "model"))

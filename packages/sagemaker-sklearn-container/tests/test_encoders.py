@@ -1,0 +1,125 @@
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sagemaker_sklearn_container import encoders
+from sagemaker_sklearn_container.encoders import (
+    CSV,
+    JSON,
+    NPY,
+    DecodeError,
+    UnsupportedAccept,
+    UnsupportedContentType,
+)
+
+
+def npy_bytes(array, allow_pickle=False):
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=allow_pickle)
+    return buffer.getvalue()
+
+
+def test_decode_json_list_and_envelopes():
+    assert encoders.decode(b"[[1, 2], [3, 4]]", JSON).shape == (2, 2)
+    assert encoders.decode(
+        b'{"instances": [[1], [2]]}', "application/json; charset=utf-8"
+    ).shape == (2, 1)
+    assert encoders.decode(b'{"inputs": [1, 2, 3]}', JSON).tolist() == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[[1, 2", b'{"other": 1}', b"[[1, 2], [3]]", b"\xff\xfe", b""],
+)
+def test_decode_json_malformed(body):
+    with pytest.raises(DecodeError):
+        encoders.decode(body, JSON)
+
+
+def test_decode_csv():
+    array = encoders.decode(b"1,2\n3,4\n", CSV)
+    assert array.dtype == float
+    assert array.tolist() == [[1.0, 2.0], [3.0, 4.0]]
+    mixed = encoders.decode(b"a,1\nb,2\n", "text/csv")
+    assert mixed.dtype == object
+
+
+@pytest.mark.parametrize("body", [b"1,2\n3\n", b"\n\n"])
+def test_decode_csv_malformed(body):
+    with pytest.raises(DecodeError):
+        encoders.decode(body, CSV)
+
+
+def test_decode_npy_round_trip():
+    array = np.arange(6, dtype=float).reshape(2, 3)
+    assert np.array_equal(encoders.decode(npy_bytes(array), NPY), array)
+
+
+def test_decode_npy_never_unpickles():
+    pickled = npy_bytes(np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(DecodeError, match="pickle"):
+        encoders.decode(pickled, NPY)
+
+
+def test_decode_npy_garbage():
+    with pytest.raises(DecodeError):
+        encoders.decode(b"not an npy file at all", NPY)
+    with pytest.raises(DecodeError):
+        encoders.decode(npy_bytes(np.arange(100))[:60], NPY)
+
+
+def test_decode_unsupported_type():
+    with pytest.raises(UnsupportedContentType) as info:
+        encoders.decode(b"x", "application/xml")
+    assert info.value.status == 415
+
+
+def test_encode_json_handles_numpy_and_pandas():
+    assert json.loads(encoders.encode(np.array([1.5, 2.5]), JSON)) == [1.5, 2.5]
+    assert json.loads(encoders.encode(np.float32(2.0), JSON)) == 2.0
+    assert json.loads(encoders.encode(pd.Series([1, 2]), JSON)) == [1, 2]
+    assert json.loads(encoders.encode({"p": np.array([1]), "t": (np.int64(3),)}, JSON)) == {
+        "p": [1],
+        "t": [3],
+    }
+
+
+def test_encode_csv_shapes():
+    assert encoders.encode(np.array([1, 2]), CSV) == b"1\n2\n"
+    assert encoders.encode(np.array([[1, 2], [3, 4]]), CSV) == b"1,2\n3,4\n"
+    assert encoders.encode(5, CSV) == b"5\n"
+
+
+def test_encode_npy():
+    body = encoders.encode([[1.0, 2.0]], NPY)
+    assert np.load(io.BytesIO(body), allow_pickle=False).tolist() == [[1.0, 2.0]]
+
+
+def test_encode_unsupported():
+    with pytest.raises(UnsupportedAccept):
+        encoders.encode([1], "application/xml")
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, JSON),
+        ("", JSON),
+        ("*/*", JSON),
+        ("text/csv", CSV),
+        ("application/xml, application/x-npy;q=0.5", NPY),
+        ("text/*", CSV),
+        ("application/*", JSON),
+    ],
+)
+def test_choose_accept(header, expected):
+    assert encoders.choose_accept(header, JSON) == expected
+
+
+def test_choose_accept_refuses_unknown():
+    with pytest.raises(UnsupportedAccept) as info:
+        encoders.choose_accept("application/xml", JSON)
+    assert info.value.status == 406

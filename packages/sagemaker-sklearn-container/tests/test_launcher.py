@@ -1,0 +1,232 @@
+"""Server start: config rendering, command lines, and real servers on 127.0.0.1."""
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import pytest
+
+from sagemaker_sklearn_container import environment, launcher, serving
+from sagemaker_sklearn_container.errors import PlatformError
+
+HAS_NGINX = shutil.which("nginx") is not None
+
+
+def settings(**overrides):
+    values = dict(
+        port=8080,
+        host="0.0.0.0",
+        workers=3,
+        job_queue_size=50,
+        timeout=30,
+        max_content_length=1234,
+        multi_model=False,
+        default_accept="application/json",
+    )
+    values.update(overrides)
+    return environment.ServingSettings(**values)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def request(port, method, path, body=None, headers=None, timeout=10):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def wait_until_up(port, deadline=30):
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        try:
+            if request(port, "GET", "/ping", timeout=2)[0] == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"no server on 127.0.0.1:{port}")
+
+
+def test_render_nginx_config():
+    text = launcher.render_nginx_config(settings(port=9000), "/run/x", "/run/x/g.sock")
+    assert "listen 0.0.0.0:9000" in text
+    assert "server unix:/run/x/g.sock;" in text
+    assert "client_max_body_size 1234;" in text
+    assert "proxy_read_timeout 30s;" in text
+    assert "pid /run/x/nginx.pid;" in text
+    assert "{{" not in text
+    assert "$http_host" in text  # nginx variables survive rendering
+
+
+def test_gunicorn_and_nginx_commands():
+    command = launcher.gunicorn_command(settings(), "unix:/s.sock")
+    assert command[:3] == [sys.executable, "-m", "gunicorn"]
+    joined = " ".join(command)
+    assert "--bind unix:/s.sock" in joined
+    assert "--workers 3" in joined
+    assert "--backlog 50" in joined
+    assert "--timeout 30" in joined
+    assert command[-1] == launcher.APP_FACTORY
+    assert launcher.nginx_command("/c.conf", "/r") == [
+        "nginx",
+        "-c",
+        "/c.conf",
+        "-p",
+        "/r",
+        "-e",
+        "stderr",
+    ]
+
+
+def test_prepare_runtime_dir_removes_stale_socket(tmp_path):
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    (runtime / launcher.SOCKET_NAME).write_text("stale")
+    config, sock = launcher.prepare_runtime_dir(settings())
+    assert config == str(runtime / "nginx.conf")
+    assert not os.path.exists(sock)
+    with open(config, encoding="utf-8") as handle:
+        assert "listen 0.0.0.0:8080" in handle.read()
+
+
+@pytest.mark.skipif(not HAS_NGINX, reason="nginx not installed")
+def test_rendered_config_passes_nginx_check(tmp_path):
+    config, _ = launcher.prepare_runtime_dir(settings(host="127.0.0.1", port=free_port()))
+    result = subprocess.run(
+        [*launcher.nginx_command(config, str(tmp_path / "runtime")), "-t"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_serve_without_nginx_is_platform_error(monkeypatch):
+    monkeypatch.setattr(launcher.shutil, "which", lambda name: None)
+    with pytest.raises(PlatformError, match="nginx"):
+        launcher.serve(settings())
+
+
+def test_serve_reports_gunicorn_dying_at_start(monkeypatch):
+    monkeypatch.setattr(launcher.shutil, "which", lambda name: "/bin/true")
+    monkeypatch.setattr(
+        launcher, "gunicorn_command", lambda s, b: [sys.executable, "-c", "raise SystemExit(4)"]
+    )
+    with pytest.raises(PlatformError, match="code 4"):
+        launcher.serve(settings())
+
+
+def test_serve_times_out_waiting_for_gunicorn(monkeypatch):
+    monkeypatch.setattr(launcher.shutil, "which", lambda name: "/bin/true")
+    monkeypatch.setattr(
+        launcher,
+        "gunicorn_command",
+        lambda s, b: [sys.executable, "-c", "import time; time.sleep(30)"],
+    )
+    with pytest.raises(PlatformError, match="did not create"):
+        launcher.serve(settings(), start_timeout=0.5)
+
+
+def test_serve_reports_nginx_dying(monkeypatch):
+    def fake_gunicorn(s, bind):
+        path = bind[len("unix:") :]
+        return [sys.executable, "-c", f"open({path!r}, 'w'); import time; time.sleep(30)"]
+
+    monkeypatch.setattr(launcher.shutil, "which", lambda name: "/bin/true")
+    monkeypatch.setattr(launcher, "gunicorn_command", fake_gunicorn)
+    monkeypatch.setattr(
+        launcher, "nginx_command", lambda c, r: [sys.executable, "-c", "raise SystemExit(1)"]
+    )
+    with pytest.raises(PlatformError, match="nginx exited"):
+        launcher.serve(settings())
+
+
+def test_real_gunicorn_on_loopback(model_dir):
+    """gunicorn itself, bound to 127.0.0.1, serving the app with 2 workers."""
+    port = free_port()
+    command = launcher.gunicorn_command(
+        settings(workers=2, max_content_length=1000), f"127.0.0.1:{port}"
+    )
+    env = dict(os.environ, MAX_CONTENT_LENGTH="1000")
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_until_up(port)
+        status, body = request(
+            port, "POST", "/invocations", b"[[1], [2]]", {"Content-Type": "application/json"}
+        )
+        assert status == 200
+        assert json.loads(body) == pytest.approx([2, 4])
+        assert (
+            request(port, "POST", "/invocations", b"[[1]]", {"Content-Type": "text/xml"})[0] == 415
+        )
+        big = b"[" + b"1," * 1000 + b"1]"
+        assert (
+            request(port, "POST", "/invocations", big, {"Content-Type": "application/json"})[0]
+            == 413
+        )
+        assert request(port, "GET", "/ping")[0] == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.mark.skipif(not HAS_NGINX, reason="nginx not installed")
+def test_full_stack_nginx_and_gunicorn(monkeypatch, model_dir):
+    """serving.main: nginx on 127.0.0.1 -> gunicorn socket -> app; SIGTERM stops it cleanly."""
+    # A short, world-traversable runtime dir: nginx workers may run as another user.
+    runtime = tempfile.mkdtemp(prefix="smsk-")
+    os.chmod(runtime, 0o755)
+    port = free_port()
+    monkeypatch.setenv("SAGEMAKER_RUNTIME_DIR", runtime)
+    monkeypatch.setenv("SAGEMAKER_BIND_TO_HOST", "127.0.0.1")
+    monkeypatch.setenv("SAGEMAKER_BIND_TO_PORT", str(port))
+    monkeypatch.setenv("SAGEMAKER_NUM_MODEL_WORKERS", "2")
+    monkeypatch.setenv("MAX_CONTENT_LENGTH", "2000")
+    results = {}
+
+    def client():
+        try:
+            wait_until_up(port, deadline=60)
+            results["ping"] = request(port, "GET", "/ping")[0]
+            results["predict"] = request(
+                port, "POST", "/invocations", b"[[5]]", {"Content-Type": "application/json"}
+            )
+            big = b"[" + b"1," * 2000 + b"1]"
+            results["too_big"] = request(
+                port, "POST", "/invocations", big, {"Content-Type": "application/json"}
+            )[0]
+            results["params"] = request(port, "GET", "/execution-parameters")
+            results["unknown"] = request(port, "GET", "/elsewhere")[0]
+        finally:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    thread = threading.Thread(target=client)
+    thread.start()
+    try:
+        assert serving.main() == 0
+    finally:
+        thread.join(timeout=90)
+        shutil.rmtree(runtime, ignore_errors=True)
+    assert results["ping"] == 200
+    assert results["predict"][0] == 200
+    assert json.loads(results["predict"][1]) == pytest.approx([10])
+    assert results["too_big"] == 413
+    assert json.loads(results["params"][1])["MaxConcurrentTransforms"] == 2
+    assert results["unknown"] == 404

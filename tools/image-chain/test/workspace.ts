@@ -1,0 +1,121 @@
+// A throw-away Nx workspace made from the fixture, driven through the real nx CLI against the
+// real engine. Image names carry a per-workspace prefix so tests never see each other's tags.
+import { execa } from 'execa';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { inject } from 'vitest';
+
+export const REPO = resolve(__dirname, '../../..');
+const FIXTURE = join(__dirname, 'fixtures/workspace');
+const NX = join(REPO, 'node_modules/nx/dist/bin/nx.js');
+
+export interface NxRun {
+  code: number;
+  output: string;
+  /** Projects whose docker-build/build ran an executor (not served from cache). */
+  ran: string[];
+  /** Projects whose task was a cache hit. */
+  cached: string[];
+}
+
+let counter = 0;
+
+export class Workspace {
+  readonly prefix: string;
+  constructor(readonly dir: string, prefix: string) {
+    this.prefix = prefix;
+  }
+
+  static async create(options: { fixture?: string } = {}): Promise<Workspace> {
+    const dir = mkdtempSync(join(tmpdir(), 'chain-ws-'));
+    cpSync(options.fixture ?? FIXTURE, dir, { recursive: true });
+    symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
+    cpSync(join(REPO, 'tools'), join(dir, 'tools'), { recursive: true, filter: (src) => !src.includes('/test/') });
+    cpSync(join(REPO, 'tsconfig.base.json'), join(dir, 'tsconfig.base.json'));
+    cpSync(join(REPO, 'package.json'), join(dir, 'package.json'));
+    const prefix = `t${process.pid}-${++counter}`;
+    const ws = new Workspace(dir, prefix);
+    ws.edit('images/versions.json', (text) =>
+      text.replaceAll('@@OS_IMAGE@@', inject('fixtureOsImage')).replaceAll('@@PREFIX@@', prefix),
+    );
+    await ws.git('init', '-q', '-b', 'main');
+    await ws.git('add', '-A');
+    await ws.git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'fixture');
+    return ws;
+  }
+
+  path(file: string): string {
+    return join(this.dir, file);
+  }
+
+  read(file: string): string {
+    return readFileSync(this.path(file), 'utf8');
+  }
+
+  write(file: string, text: string): void {
+    writeFileSync(this.path(file), text);
+  }
+
+  edit(file: string, change: (text: string) => string): void {
+    this.write(file, change(this.read(file)));
+  }
+
+  editJson(file: string, change: (json: any) => void): void {
+    const json = JSON.parse(this.read(file));
+    change(json);
+    this.write(file, JSON.stringify(json, null, 2));
+  }
+
+  exists(file: string): boolean {
+    return existsSync(this.path(file));
+  }
+
+  async git(...args: string[]) {
+    return execa('git', args, { cwd: this.dir });
+  }
+
+  async commit(message: string): Promise<void> {
+    await this.git('add', '-A');
+    await this.git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', message);
+  }
+
+  async nx(args: string[], env: Record<string, string> = {}): Promise<NxRun> {
+    const result = await execa('node', [NX, ...args, '--output-style=static'], {
+      cwd: this.dir,
+      reject: false,
+      all: true,
+      env: { NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', FORCE_COLOR: '0', NO_COLOR: '1', CI: 'true', ...env },
+      extendEnv: true,
+    });
+    const output = String(result.all ?? '');
+    const ran: string[] = [];
+    const cached: string[] = [];
+    // Nx marks each task's header line: "> nx run base:docker-build  [local cache]".
+    for (const m of output.matchAll(/^> nx run ([^:\s]+):([^\s]+)(.*)$/gm)) {
+      (/\[(local cache|remote cache|existing outputs match the cache)/.test(m[3]) ? cached : ran).push(m[1]);
+    }
+    return { code: result.exitCode ?? 1, output, ran, cached };
+  }
+
+  record(project: string): any {
+    return JSON.parse(this.read(`dist/images/${project}/image.json`));
+  }
+
+  async cleanup(): Promise<void> {
+    const images = await execa('docker', ['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'], { reject: false });
+    const mine = String(images.stdout).split('\n').filter((n) => n.startsWith(`${this.prefix}-`));
+    if (mine.length) await execa('docker', ['image', 'rm', '-f', ...mine], { reject: false });
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export async function imageId(ref: string): Promise<string | null> {
+  const r = await execa('docker', ['image', 'inspect', '-f', '{{.Id}}', ref], { reject: false });
+  return r.exitCode === 0 ? String(r.stdout).trim() : null;
+}
+
+export async function layers(ref: string): Promise<string[]> {
+  const r = await execa('docker', ['image', 'inspect', '-f', '{{json .RootFS.Layers}}', ref]);
+  return JSON.parse(String(r.stdout));
+}
