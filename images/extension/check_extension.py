@@ -206,13 +206,28 @@ def _():
     return shape(out)
 
 
-@check("TSFeatureExtractor")
+@check("TSFeatureExtractor efficient")
 def _():
     from sagemaker_sklearn_extension.feature_extraction.sequences import TSFeatureExtractor
 
-    out = np.asarray(TSFeatureExtractor(extraction_type="minimal").fit_transform(FRAME[["seq"]].to_numpy()), dtype=float)
-    assert out.shape[0] == N and out.shape[1] > 0 and np.isfinite(out).all()
+    # defaults as Autopilot uses them: efficient tsfresh features, augment with hybrid interpolation
+    ext = TSFeatureExtractor(extraction_type="efficient", augment=True)
+    out = np.asarray(ext.fit_transform(FRAME[["seq"]].to_numpy()), dtype=float)
+    assert out.shape[0] == N and out.shape[1] > 100 and np.isfinite(out).all()
     return shape(out)
+
+
+@check("TSFeatureExtractor all (stumpy)")
+def _():
+    import stumpy
+    import tsfresh
+
+    from sagemaker_sklearn_extension.feature_extraction.sequences import TSFeatureExtractor
+
+    X = FRAME[["seq"]].to_numpy()[:10]
+    out = np.asarray(TSFeatureExtractor(extraction_type="all").fit_transform(X), dtype=float)
+    assert out.shape[0] == 10 and np.isfinite(out).all()
+    return "%s tsfresh %s stumpy %s" % (shape(out), tsfresh.__version__, stumpy.__version__)
 
 
 @check("Pipeline / ColumnTransformer")

@@ -1,4 +1,4 @@
-"""Make sagemaker-scikit-learn-extension 2.5.0 work with scikit-learn 1.4 and numpy 1.26.
+"""Make sagemaker-scikit-learn-extension 2.5.0 work with scikit-learn 1.4, numpy 1.26, pandas 2.2.
 
 sagemaker-scikit-learn-extension 2.5.0 (the last release on PyPI) was written for
 scikit-learn 0.23 / numpy < 1.20. With scikit-learn 1.4.x its modules do not import:
@@ -11,7 +11,9 @@ and ThresholdOneHotEncoder / RobustLabelEncoder rely on removed APIs:
     infrequent categories when max_categories is set (the extension's own
     max_categories would switch that on), so categories_ edited after fit must be
     followed by a recomputation of those;
-  - np.float / np.int were removed in numpy 1.24.
+  - np.float / np.int were removed in numpy 1.24;
+and with pandas 2.x TSFreshFeatureExtractor(augment=True) with the default "hybrid"
+interpolation fails (groupby().apply now prepends the group key as an index level).
 
 This script edits the installed package in place with exact text replacements. Every
 replacement must match exactly once, so a different extension version fails the build
@@ -108,6 +110,14 @@ PATCHES = {
         (
             "                y = y.astype(np.float).astype(np.int)\n",
             "                y = y.astype(float).astype(int)\n",
+        ),
+    ],
+    "feature_extraction/sequences.py": [
+        (
+            '            X = X.groupby("id").apply(self._hybrid_interpolation)\n',
+            "            " + MARK + "\n"
+            "            # pandas >= 2.0: group_keys defaults to True and would add 'id' as an index level.\n"
+            '            X = X.groupby("id", group_keys=False).apply(self._hybrid_interpolation)\n',
         ),
     ],
     "feature_extraction/text.py": [

@@ -7,6 +7,7 @@ anything imports it, and emptied again before each test.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -18,6 +19,7 @@ from sklearn.linear_model import LinearRegression
 
 SESSION_BASE = tempfile.mkdtemp(prefix="sm-sklearn-base-")
 os.environ["SAGEMAKER_BASE_DIR"] = SESSION_BASE
+atexit.register(shutil.rmtree, SESSION_BASE, ignore_errors=True)
 
 KNOBS = [
     "SM_MODEL_DIR",

@@ -20,6 +20,13 @@ export class EngineError extends Error {
   }
 }
 
+export class RegistryError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RegistryError';
+  }
+}
+
 export class BuildError extends Error {
   constructor(
     message: string,
@@ -30,7 +37,9 @@ export class BuildError extends Error {
   }
 }
 
-const LOST_ENGINE = /Cannot connect to the Docker daemon|error during connect|connection refused|docker\.sock: connect|Is the docker daemon running/i;
+const LOST_ENGINE = /Cannot connect to the Docker daemon|error during connect|Is the docker daemon running|docker\.sock: connect/i;
+// The daemon could not reach a registry (down, wrong address, no network).
+const REGISTRY_UNREACHABLE = /Error response from daemon: (Get|Head|Put|Post) "?https?:\/\/([^/"]+)[^"]*"?: (.*)$/m;
 
 export function noEngineMessage(client: string, detail: string): string {
   const host = process.env.DOCKER_HOST ? ` at DOCKER_HOST=${process.env.DOCKER_HOST}` : '';
@@ -72,6 +81,10 @@ export class Engine {
   /** Turns a failed client call into an error that says whether the engine itself is gone. */
   private fail(what: string, stderr: string): never {
     if (LOST_ENGINE.test(stderr)) throw new EngineError(noEngineMessage(this.client, stderr));
+    const registry = REGISTRY_UNREACHABLE.exec(stderr);
+    if (registry) {
+      throw new RegistryError(`${this.client} ${what}: the registry ${registry[2]} cannot be reached (${registry[3].trim()}). Check that it is up and that the address in images/versions.json is right.`);
+    }
     throw new EngineError(`${this.client} ${what} failed: ${stderr.trim()}`);
   }
 

@@ -1,67 +1,111 @@
-// Task hooks: a cache hit of an image stage is only a success if the recorded image is in the
-// engine. After every run, cached or not, each image stage's record is checked against the
-// engine, restored where possible (pull by pushed digest) and re-tagged; what cannot be restored
-// is taken out of the local cache and reported, so the next run rebuilds it.
+// Task hooks: a cache hit of an image stage is a success only if the recorded image is in the
+// engine, built FROM the recorded upstream.
+// - Before a run: records left by earlier runs whose images are gone (docker rmi, prune) have
+//   their cache entries retired, so those stages and everything FROM them rebuild in this run.
+// - After a run: every image stage of the run is checked against the engine, restored where it
+//   can be (pull by pushed digest) and re-tagged; what cannot be restored is rebuilt at once
+//   (its cache entry bypassed), then the command runs again for the stages built FROM it.
 import type { PostTasksExecution, PreTasksExecution } from '@nx/devkit';
+import { execa } from 'execa';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadConfig } from './config';
-import { Engine } from './engine';
+import { Engine, type ImageInfo } from './engine';
+import { cacheDirectory, evictCacheEntry } from './nx-cache';
 import { DOCKER_BUILD } from './plugin';
 import { ensurePresent, isBuiltFrom, MissingImageError, tagImage } from './presence';
-import { readRecord, RecordError, removeRecord, type ImageRecord } from './record';
-import { evictCacheEntry } from './nx-cache';
+import { readRecord, RecordError, removeRecord, tryReadRecord, type ImageRecord } from './record';
 
 const CACHED = new Set(['local-cache', 'local-cache-kept-existing', 'remote-cache']);
+const REPAIR_ENV = 'IMAGE_CHAIN_REPAIR';
 
-export const preTasksExecution: PreTasksExecution = async () => {};
+async function engineOf(workspaceRoot: string): Promise<Engine> {
+  const { docker } = loadConfig(workspaceRoot);
+  return new Engine(docker.client, docker.network);
+}
+
+export const preTasksExecution: PreTasksExecution = async (_options, context) => {
+  const dir = join(context.workspaceRoot, 'dist/images');
+  if (!existsSync(dir)) return;
+  const records = readdirSync(dir).map((p) => tryReadRecord(context.workspaceRoot, p)).filter((r): r is ImageRecord => r !== null);
+  if (records.length === 0) return;
+  const engine = await engineOf(context.workspaceRoot);
+  let present: Map<string, ImageInfo>;
+  try {
+    present = await engine.inspect(records.map((r) => r.image));
+  } catch {
+    return; // no engine: tasks that need one say so themselves
+  }
+  const cacheDir = cacheDirectory(context.workspaceRoot, context.nxJsonConfiguration.cacheDirectory);
+  for (const record of records) {
+    if (present.has(record.image) || record.pushed.length > 0) continue; // pushed ones are pulled back later
+    evictCacheEntry(cacheDir, record.inputHash);
+    removeRecord(context.workspaceRoot, record.project);
+  }
+};
 
 export const postTasksExecution: PostTasksExecution = async (_options, context) => {
-  const results = Object.values(context.taskResults).filter(
-    (r) => r.task.target.target === DOCKER_BUILD && (r.status === 'success' || CACHED.has(r.status)),
-  );
+  const all = Object.values(context.taskResults);
+  const results = all.filter((r) => r.task.target.target === DOCKER_BUILD && (r.status === 'success' || CACHED.has(r.status)));
   if (results.length === 0) return;
-  const { docker } = loadConfig(context.workspaceRoot);
-  const engine = new Engine(docker.client, docker.network);
+  const engine = await engineOf(context.workspaceRoot);
+  const cacheDir = cacheDirectory(context.workspaceRoot, context.nxJsonConfiguration.cacheDirectory);
 
   const records = new Map<string, ImageRecord>();
-  const problems: string[] = [];
+  const missing = new Map<string, string>(); // project -> why
   for (const r of results) {
     try {
       records.set(r.task.target.project, readRecord(context.workspaceRoot, r.task.target.project));
     } catch (e) {
       if (!(e instanceof RecordError)) throw e;
-      problems.push(`${r.task.target.project}: ${e.message}`);
-      evictCacheEntry(context.workspaceRoot, r.task.hash!);
+      missing.set(r.task.target.project, e.message);
     }
   }
-  const known = await engine.inspect([...new Set([...records.values()].flatMap((rec) => [rec.image, ...(rec.upstream ? [rec.upstream.image] : [])]))]);
-
-  for (const r of results) {
-    const project = r.task.target.project;
-    const record = records.get(project);
-    if (!record) continue;
+  const known = await engine.inspect([...records.values()].map((rec) => rec.image));
+  for (const [project, record] of records) {
     try {
       const info = await ensurePresent(engine, record, known);
       known.set(record.image, info);
-      const upstream = record.upstream ? known.get(record.upstream.image) : undefined;
-      if (record.upstream && upstream && !isBuiltFrom(info, upstream)) {
-        throw new MissingImageError(`${project}: the image ${record.image} does not extend its recorded upstream ${record.upstream.image}`);
-      }
       await tagImage(engine, info, record.tags);
     } catch (e) {
       if (!(e instanceof MissingImageError)) throw e;
-      // The cache entry points at an image nobody can produce: it must not be served again.
-      if (r.task.hash) evictCacheEntry(context.workspaceRoot, r.task.hash);
-      removeRecord(context.workspaceRoot, project);
-      problems.push(`${project}: ${e.message}`);
+      missing.set(project, e.message);
     }
   }
-  if (problems.length) {
-    throw new Error(
-      [
-        'Some image stages reported by this run are not in the Docker engine:',
-        ...problems.map((p) => `  - ${p}`),
-        'Their cache entries were removed: run the same command again to rebuild them (and the stages built FROM them).',
-      ].join('\n'),
-    );
+  // Each stage must extend exactly the upstream image recorded in this run.
+  const stale: string[] = [];
+  for (const [project, record] of records) {
+    if (!record.upstream || missing.has(project)) continue;
+    const upstream = records.get(record.upstream.project);
+    const upInfo = known.get(record.upstream.image);
+    const mine = known.get(record.image);
+    if ((upstream && upstream.image !== record.upstream.image) || (upInfo && mine && !isBuiltFrom(mine, upInfo))) stale.push(project);
+  }
+  if (missing.size === 0 && stale.length === 0) return;
+
+  for (const r of results) {
+    if (!missing.has(r.task.target.project) && !stale.includes(r.task.target.project)) continue;
+    if (r.task.hash) evictCacheEntry(cacheDir, r.task.hash);
+    removeRecord(context.workspaceRoot, r.task.target.project);
+  }
+  const report = [
+    ...[...missing].map(([project, why]) => `  - ${project}: ${why}`),
+    ...stale.map((project) => `  - ${project}: was built FROM an upstream image that is no longer the recorded one`),
+  ];
+  const failed = all.some((r) => r.status === 'failure' || r.status === 'skipped');
+  if (process.env[REPAIR_ENV] || failed) {
+    throw new Error(['Image stages of this run are not in the Docker engine as recorded:', ...report,
+      'Their cache entries were removed: run the same command again to rebuild them (and the stages built FROM them).'].join('\n'));
+  }
+  console.warn(['Image stages of this run are not in the Docker engine as recorded; rebuilding them now:', ...report].join('\n'));
+  const [node, nx, ...args] = context.argv;
+  const env = { ...process.env, [REPAIR_ENV]: '1' };
+  const rebuild = [...missing.keys(), ...stale];
+  // Rebuild bypassing the cache (a shared cache may hold the same lost entry), then run the
+  // original command: stages built FROM the rebuilt ones now have new keys and rebuild too.
+  const first = await execa(node, [nx, 'run-many', '-t', DOCKER_BUILD, '-p', rebuild.join(','), '--skip-nx-cache', '--exclude-task-dependencies'], { env, stdio: 'inherit', reject: false, cwd: context.workspaceRoot });
+  const second = first.exitCode === 0 ? await execa(node, [nx, ...args], { env, stdio: 'inherit', reject: false, cwd: context.workspaceRoot }) : first;
+  if (second.exitCode !== 0) {
+    throw new Error(`Rebuilding the missing images failed (see above). Fix the cause and run the command again.`);
   }
 };

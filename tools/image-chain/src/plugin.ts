@@ -1,6 +1,6 @@
 // Nx glue: stage files become projects, targets and graph edges; the task hooks keep
 // cache hits honest against the engine.
-import { DependencyType, type CreateDependencies, type CreateNodes, type ProjectConfiguration, type TargetConfiguration } from '@nx/devkit';
+import { DependencyType, type CreateDependencies, type RawProjectGraphDependency, type CreateNodes, type ProjectConfiguration, type TargetConfiguration } from '@nx/devkit';
 import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig } from './config';
 import { buildChainModel, type ChainModel, type ImageProject } from './model';
 import { recordDir } from './record';
@@ -62,7 +62,7 @@ export const createDependencies: CreateDependencies<ImageChainPluginOptions> = (
     .filter((p) => p.root.startsWith('images/') && p.root.split('/').length === 2)
     .map((p) => `${p.root}/stage.json`);
   const chain = model(context.workspaceRoot, stageFiles, options);
-  const edges = [];
+  const edges: RawProjectGraphDependency[] = [];
   for (const image of chain.images) {
     const targets = [image.upstream, image.recipe, ...image.artifactProjects].filter((t): t is string => t !== null);
     for (const target of targets) {
