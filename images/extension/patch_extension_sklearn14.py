@@ -11,6 +11,7 @@ and ThresholdOneHotEncoder / RobustLabelEncoder rely on removed APIs:
     infrequent categories when max_categories is set (the extension's own
     max_categories would switch that on), so categories_ edited after fit must be
     followed by a recomputation of those;
+  - check_X_y/check_array refuse string arrays with dtype="numeric" since 1.0 (WOEEncoder);
   - np.float / np.int were removed in numpy 1.24;
 and with pandas 2.x TSFreshFeatureExtractor(augment=True) with the default "hybrid"
 interpolation fails (groupby().apply now prepends the group key as an index level).
@@ -106,6 +107,50 @@ PATCHES = {
             "\n"
             "    def fit_transform(self, X, y=None):\n"
             "        return self.fit(X, y).transform(X)\n",
+        ),
+        (
+            # Numeric columns must keep sorted numeric categories: sklearn >= 1.0 encodes them
+            # with np.isnan/np.searchsorted (0.23 coped with an object array).
+            "            self.categories_[j] = items[counts >= threshold].astype(\"O\")\n",
+            "            numeric = items.dtype.kind in \"biuf\"\n"
+            "            self.categories_[j] = items[counts >= threshold].astype(items.dtype if numeric else \"O\")\n",
+        ),
+        (
+            '[: self.max_categories], dtype="O"\n'
+            "                )\n",
+            '[: self.max_categories], dtype="O"\n'
+            "                )\n"
+            "                if numeric:\n"
+            "                    self.categories_[j] = np.sort(self.categories_[j].astype(items.dtype))\n",
+        ),
+        (
+            # A numeric column with no category over the threshold got a string "unknown"
+            # category; sklearn >= 1.0 runs np.isnan on the categories of numeric columns.
+            # np.inf can never be a valid input (OneHotEncoder rejects inf), so it is an
+            # equally unmatchable placeholder for numeric columns.
+            '                self.categories_[j] = np.asarray([unknown_category], dtype="U")\n',
+            '                if items.dtype.kind in "biuf":\n'
+            "                    self.categories_[j] = np.asarray([np.inf])\n"
+            "                else:\n"
+            '                    self.categories_[j] = np.asarray([unknown_category], dtype="U")\n',
+        ),
+        (
+            # RobustOrdinalEncoder: same clash with sklearn's own max_categories (infrequent grouping).
+            '        self._fit(X, handle_unknown="ignore")\n',
+            '        self._fit(X, handle_unknown="ignore")\n'
+            "        self._infrequent_enabled = False  # max_categories is this class's own top-k limit\n",
+        ),
+        (
+            # WOEEncoder on string categories (its documented use): scikit-learn >= 1.0 refuses
+            # dtype="numeric" for string arrays (0.23 only warned), so keep the input dtype.
+            "        X, y = check_X_y(X, y)\n",
+            "        X, y = check_X_y(X, y, dtype=None)\n",
+        ),
+        (
+            "        # check input\n"
+            "        X = check_array(X)\n",
+            "        # check input\n"
+            "        X = check_array(X, dtype=None)\n",
         ),
         (
             "                y = y.astype(np.float).astype(np.int)\n",
