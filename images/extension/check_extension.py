@@ -140,6 +140,29 @@ def _():
     return "%s categories=%s" % (shape(out), list(enc.categories_[0]))
 
 
+@check("ThresholdOneHotEncoder numeric")
+def _():
+    from sagemaker_sklearn_extension.preprocessing import ThresholdOneHotEncoder
+
+    # column 0: frequent numeric codes; column 1: no value reaches the threshold
+    X = np.c_[rng.randint(0, 3, N), np.arange(N)]
+    enc = ThresholdOneHotEncoder(threshold=5, sparse=False).fit(X)
+    out = enc.transform(np.r_[X, [[7, 1000]]])
+    assert out.shape == (N + 1, 4) and out[:, 3].sum() == 0 and out[-1].sum() == 0, out
+    return shape(out)
+
+
+@check("WOEEncoder")
+def _():
+    from sagemaker_sklearn_extension.preprocessing import WOEEncoder
+
+    X = FRAME[["cat"]].to_numpy()
+    y = (FRAME["num_b"] > 50).astype(int).to_numpy()
+    out = WOEEncoder().fit_transform(X, y)
+    assert out.shape == (N, 1) and np.isfinite(out).all()
+    return shape(out)
+
+
 @check("RobustOrdinalEncoder")
 def _():
     from sagemaker_sklearn_extension.preprocessing import RobustOrdinalEncoder

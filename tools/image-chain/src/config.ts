@@ -10,7 +10,8 @@ export const DEFAULT_CONFIG_FILE = 'images/versions.json';
 const TAG_COMPONENT = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 // A repository path: lowercase components, optionally behind a registry host[:port].
 const REPOSITORY = /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
-const VERSION = /^[0-9]+(\.[0-9]+)*([a-z0-9.+-]*)$/;
+// PEP 440 release versions as pinned here: 1.4.2, 2.0rc1, 1.26.4.post1.
+const VERSION = /^[0-9]+(\.[0-9]+)*((a|b|rc)[0-9]+)?(\.post[0-9]+)?(\.dev[0-9]+)?$/;
 const PACKAGE = /^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/;
 const DIGEST_REF = /@sha256:[0-9a-f]{64}$/;
 

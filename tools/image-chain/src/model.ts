@@ -61,19 +61,17 @@ export function buildChainModel(workspaceRoot: string, stageFiles: string[], con
   const stages = new Map<string, { file: string; spec: StageFile }>();
   for (const file of [...stageFiles].sort()) stages.set(stageNameOf(file), { file, spec: loadStage(workspaceRoot, file) });
 
-  // Validate the chain before anything is built: known upstreams, no cycles.
-  for (const [name, { file, spec }] of stages) {
-    if (spec.kind !== 'dockerfile') continue;
-    if (!stages.has(spec.from)) {
+  // Validate the chain before anything is built: known upstreams first, then no cycles.
+  for (const { file, spec } of stages.values()) {
+    if (spec.kind === 'dockerfile' && !stages.has(spec.from)) {
       throw new ConfigError(`${file}: from: names no stage "${spec.from}"; stages are: ${[...stages.keys()].join(', ')}`);
     }
-    const seen = new Set([name]);
-    let cur = spec.from;
-    while (cur) {
-      if (seen.has(cur)) throw new ConfigError(`${file}: from: the chain loops back to "${cur}" (${[...seen, cur].join(' -> ')})`);
-      seen.add(cur);
-      const next = stages.get(cur)!.spec;
-      cur = next.kind === 'dockerfile' ? next.from : '';
+  }
+  for (const [name, { file, spec }] of stages) {
+    const seen = [name];
+    for (let cur = spec; cur.kind === 'dockerfile'; cur = stages.get(cur.from)!.spec) {
+      if (seen.includes(cur.from)) throw new ConfigError(`${file}: from: the chain loops back (${[...seen, cur.from].join(' -> ')})`);
+      seen.push(cur.from);
     }
   }
 

@@ -61,7 +61,13 @@ export const createDependencies: CreateDependencies<ImageChainPluginOptions> = (
   const stageFiles = Object.values(context.projects)
     .filter((p) => p.root.startsWith('images/') && p.root.split('/').length === 2)
     .map((p) => `${p.root}/stage.json`);
-  const chain = model(context.workspaceRoot, stageFiles, options);
+  let chain: ChainModel;
+  try {
+    chain = model(context.workspaceRoot, stageFiles, options);
+  } catch (e) {
+    if (e instanceof ConfigError) return []; // createNodes has reported it already
+    throw e;
+  }
   const edges: RawProjectGraphDependency[] = [];
   for (const image of chain.images) {
     const targets = [image.upstream, image.recipe, ...image.artifactProjects].filter((t): t is string => t !== null);

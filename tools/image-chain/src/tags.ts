@@ -1,12 +1,12 @@
 // The tag scheme: pure functions from the versions file to image names.
 //   sklearn-base:1.4-2-cpu-py3, preprod-sklearn:1.4-2-cpu-py3,
 //   preprod-sklearn-extension:2.5.0-2-cpu-py3 (single-repository form: extension-2.5.0-2-cpu-py3)
-import type { ChainConfig } from './config';
+import { ConfigError, type ChainConfig } from './config';
 import { render, type Variables } from './template';
 
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
-export class TagError extends Error {}
+export class TagError extends ConfigError {}
 
 /** "repository:tag" of a stage, validated against what Docker accepts. */
 export function imageTag(config: ChainConfig, stage: string, vars: Variables, configFile: string): string {

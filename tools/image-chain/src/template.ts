@@ -1,13 +1,12 @@
 // Templates like "{sklearnMinor}-{sagemaker}-cpu-py{python}": the only way stage files and tag
 // templates read the versions file, so the fields a stage uses are exactly the names it renders.
-import type { ChainConfig } from './config';
-import { sklearnMinor } from './config';
+import { ConfigError, sklearnMinor, type ChainConfig } from './config';
 
 export type Variables = Record<string, string>;
 
 const REFERENCE = /\{([A-Za-z][A-Za-z0-9_.-]*)\}/g;
 
-export class TemplateError extends Error {}
+export class TemplateError extends ConfigError {}
 
 /** Renders `template`; `where` names the file and field for the error message. */
 export function render(template: string, vars: Variables, where: string): string {

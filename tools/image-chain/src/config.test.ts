@@ -1,0 +1,41 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from './config';
+
+const REAL = JSON.parse(readFileSync(join(__dirname, '../../../images/versions.json'), 'utf8'));
+const FILE = 'images/versions.json';
+
+function errorOf(change: (c: any) => void): string {
+  const c = structuredClone(REAL);
+  change(c);
+  try {
+    parseConfig(c, FILE);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('the versions file', () => {
+  it('the real one is valid', () => {
+    expect(parseConfig(REAL, FILE).defaultLine).toBe('1.4-2');
+  });
+
+  it.each([
+    ['a missing field', (c: any) => delete c.lines['1.4-2'].sklearn, 'images/versions.json: lines.1.4-2.sklearn: is missing'],
+    ['a malformed version', (c: any) => (c.lines['1.4-2'].extension = '2.x'), 'lines.1.4-2.extension: must be a version like "1.4.2"'],
+    ['a wrong type', (c: any) => (c.lines['1.4-2'].sagemaker = 2), 'lines.1.4-2.sagemaker: '],
+    ['a pin range', (c: any) => (c.lines['1.4-2'].pins.base.numpy = '>=1.26'), 'lines.1.4-2.pins.base.numpy: must be an exact version'],
+    ['an unknown field', (c: any) => (c.lines['1.4-2'].sklaern = '1.4.2'), 'unknown field(s) "sklaern"'],
+    ['an unknown default line', (c: any) => (c.defaultLine = '9.9-9'), 'defaultLine: names no line in "lines"'],
+    ['a line whose name disagrees with its versions', (c: any) => (c.lines['1.4-2'].sklearn = '1.5.0'), 'lines.1.4-2: is named "1.4-2" but its sklearn 1.5.0'],
+    ['a pinned scikit-learn that is not the line\'s', (c: any) => (c.lines['1.4-2'].pins.base['scikit-learn'] = '1.4.1'), 'pins.base.scikit-learn: is 1.4.1 but the line\'s "sklearn" is 1.4.2'],
+    ['a repository Docker rejects', (c: any) => (c.images.base.repository = 'Sklearn_Base'), 'images.base.repository: must be a lowercase Docker repository name'],
+    ['a registry OS source without a digest', (c: any) => (c.os.source = 'registry'), 'os.image: source "registry" needs "image"'],
+    ['an OS image pinned by tag', (c: any) => ((c.os.source = 'registry'), (c.os.image = 'debian:bookworm')), 'os.image: must be an image pinned by digest'],
+  ])('%s is named with its field', (_what, change, message) => {
+    expect(errorOf(change)).toContain(message);
+  });
+});
