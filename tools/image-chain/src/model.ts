@@ -1,5 +1,6 @@
 // The chain model: stage files × version lines → the image projects Nx will know, with their
 // upstream, their artifacts and their fully resolved build settings. Pure: no Nx, no engine.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, type ChainConfig } from './config';
 import { contextInputs } from './dockerignore';
@@ -35,6 +36,8 @@ export interface ImageProject {
   artifactProjects: string[];
   options: DockerBuildOptions;
   inputs: (string | { dependentTasksOutputFiles: string })[];
+  /** Folder of the stage's container tests, when it has one. */
+  containerTests: string | null;
 }
 
 export interface RecipeProject {
@@ -47,6 +50,9 @@ export interface ChainModel {
   images: ImageProject[];
   recipes: RecipeProject[];
 }
+
+/** A stage folder's container tests: pytest files run against the built image. */
+export const CONTAINER_TESTS = 'container-test';
 
 export function hostPlatform(): string {
   const arch = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x' }[process.arch as string] ?? process.arch;
@@ -89,6 +95,7 @@ export function buildChainModel(workspaceRoot: string, stageFiles: string[], con
           tags: [tag], labels: labels(config, stage, tag), platform, os: config.os, revisionPaths: [dir, configFile],
         },
         inputs: [`{workspaceRoot}/${dir}/**/*`],
+        containerTests: null,
       });
       continue;
     }
@@ -118,6 +125,7 @@ export function buildChainModel(workspaceRoot: string, stageFiles: string[], con
           { dependentTasksOutputFiles: `${recordDir(upstream)}/image.id` },
           ...spec.artifacts.map((a) => ({ dependentTasksOutputFiles: a.files })),
         ],
+        containerTests: existsSync(join(workspaceRoot, dir, CONTAINER_TESTS)) ? `${dir}/${CONTAINER_TESTS}` : null,
       });
     }
   }

@@ -11,6 +11,7 @@ export interface ImageChainPluginOptions {
 }
 
 export const DOCKER_BUILD = 'docker-build';
+export const CONTAINER_TEST = 'container-test';
 const EXECUTORS = './tools/image-chain';
 const STAGE_GLOB = 'images/*/stage.json';
 
@@ -33,6 +34,18 @@ function dockerBuildTarget(image: ImageProject): TargetConfiguration {
   };
 }
 
+function containerTestTarget(image: ImageProject): TargetConfiguration {
+  return {
+    executor: `${EXECUTORS}:container-test`,
+    cache: true,
+    options: { tests: image.containerTests, line: image.line },
+    // The result depends on the tests and on exactly which image they ran against.
+    inputs: [`{workspaceRoot}/${image.containerTests}/**/*`, { dependentTasksOutputFiles: `${recordDir(image.name)}/image.id` }],
+    dependsOn: [DOCKER_BUILD],
+    metadata: { description: `Run ${image.containerTests} against the ${image.name} image`, technologies: ['docker', 'pytest'] },
+  };
+}
+
 export const createNodes: CreateNodes<ImageChainPluginOptions> = [
   STAGE_GLOB,
   (stageFiles, options, context) => {
@@ -48,7 +61,10 @@ export const createNodes: CreateNodes<ImageChainPluginOptions> = [
           root: image.root,
           projectType: 'application',
           tags: ['type:image', `stage:${image.stage}`, ...(image.line ? [`line:${image.line}`] : [])],
-          targets: { [DOCKER_BUILD]: dockerBuildTarget(image) },
+          targets: {
+            [DOCKER_BUILD]: dockerBuildTarget(image),
+            ...(image.containerTests ? { [CONTAINER_TEST]: containerTestTarget(image) } : {}),
+          },
         };
       }
       return [file, { projects }] as const;

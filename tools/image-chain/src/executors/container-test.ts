@@ -1,0 +1,48 @@
+// Runs a stage's container tests (pytest files in images/<stage>/container-test) against the
+// exact image its record names. The tests start containers themselves; they get the image ID
+// and the line's versions through the environment.
+import type { ExecutorContext } from '@nx/devkit';
+import { execa } from 'execa';
+import { join } from 'node:path';
+import { loadConfig } from '../config';
+import { ensurePresent } from '../presence';
+import { readRecord } from '../record';
+import { lineVariables } from '../template';
+import { engineFor, reportFailure } from './common';
+
+export interface ContainerTestOptions {
+  tests: string;
+  line: string | null;
+  python?: string;
+}
+
+export default async function containerTest(options: ContainerTestOptions, context: ExecutorContext): Promise<{ success: boolean }> {
+  const project = context.projectName!;
+  try {
+    const engine = await engineFor(context.root);
+    const record = readRecord(context.root, project);
+    await ensurePresent(engine, record);
+    const env: Record<string, string> = { IMAGE: record.image, IMAGE_TAG: record.tags[0], DOCKER_CLIENT: engine.client };
+    if (options.line) {
+      for (const [k, v] of Object.entries(lineVariables(loadConfig(context.root), options.line))) {
+        env[`CHAIN_${k.replace(/\W/g, '_').toUpperCase()}`] = v;
+      }
+    }
+    console.log(`${project}: container tests in ${options.tests} against ${record.tags[0]} (${record.image.slice(0, 19)})`);
+    const result = await execa(options.python ?? 'python3', ['-m', 'pytest', '-p', 'no:cacheprovider', '-q', '-rfE', join(context.root, options.tests)], {
+      env,
+      stdout: 'inherit',
+      stderr: 'inherit',
+      reject: false,
+      cwd: context.root,
+    });
+    if (result.exitCode !== 0) {
+      console.error(`\n✖ ${project}: container tests failed (pytest exit ${result.exitCode}); see above`);
+      return { success: false };
+    }
+    return { success: true };
+  } catch (e) {
+    reportFailure(project, e as Error);
+    return { success: false };
+  }
+}

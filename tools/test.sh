@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The test command: type check, the plugin's tests (unit and integration, real nx and engine),
+# the Python package's tests and lint, then the real chain built and its container tests.
+# Prints one closing line "N passed, N failed" over every suite.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export NX_NO_CLOUD=true NX_TUI=false NX_DAEMON=${NX_DAEMON:-false} FORCE_COLOR=0
+nx="node node_modules/nx/dist/bin/nx.js"
+logs=$(mktemp -d)
+passed=0 failed=0
+
+count_pytest() { # sums pytest's summary lines ("3 failed, 97 passed ...") in a log
+  local p f
+  p=$(grep -Eo '[0-9]+ passed' "$1" | awk '{s+=$1} END {print s+0}')
+  f=$(grep -Eo '[0-9]+ (failed|error|errors)\b' "$1" | awk '{s+=$1} END {print s+0}')
+  passed=$((passed + p)) failed=$((failed + f))
+}
+check() { # one pass/fail for a command that is not a test runner
+  local name=$1; shift
+  echo "== $name"
+  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED: $name"; fi
+}
+
+check "type check (tsc)" node_modules/.bin/tsc -p tsconfig.json
+
+echo "== plugin tests (vitest)"
+node_modules/.bin/vitest run --reporter=default --reporter=json --outputFile.json="$logs/vitest.json"
+vitest_rc=$?
+if [ -s "$logs/vitest.json" ]; then
+  read -r p f < <(node -e 'const r=require(process.argv[1]);console.log(r.numPassedTests, r.numFailedTests + (r.numRuntimeErrorTestSuites||0))' "$logs/vitest.json")
+  passed=$((passed + p)) failed=$((failed + f))
+fi
+[ "$vitest_rc" = 0 ] || [ -s "$logs/vitest.json" ] || failed=$((failed + 1))
+
+echo "== Python package: lint and unit tests"
+$nx run-many -t lint test -p sagemaker-sklearn-container --output-style=stream 2>&1 | tee "$logs/python.log"
+rc=${PIPESTATUS[0]}
+count_pytest "$logs/python.log"
+grep -q "ruff" "$logs/python.log" && { [ "$rc" = 0 ] && passed=$((passed + 1)) || failed=$((failed + 1)); }
+
+echo "== The real chain: every image built, then every container test"
+$nx run-many -t container-test --output-style=stream 2>&1 | tee "$logs/chain.log"
+rc=${PIPESTATUS[0]}
+count_pytest "$logs/chain.log"
+[ "$rc" = 0 ] || grep -Eq '[0-9]+ (failed|error)' "$logs/chain.log" || failed=$((failed + 1))
+
+rm -rf "$logs"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
