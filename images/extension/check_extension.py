@@ -9,6 +9,8 @@ Optional first argument: the scikit-learn version the image must have
 (default: $SKLEARN_VERSION, set in the extension image). Exits non-zero on any failure.
 Prints one line per check and a closing "N passed, N failed" line.
 """
+import contextlib
+import io
 import os
 import sys
 import traceback
@@ -29,7 +31,9 @@ RESULTS = []
 def check(name):
     def wrap(fn):
         try:
-            detail = fn()
+            # tsfresh draws tqdm progress bars on stderr: keep the report readable
+            with contextlib.redirect_stderr(io.StringIO()):
+                detail = fn()
             RESULTS.append((name, True))
             print("PASS %-32s %s" % (name, detail or ""))
         except Exception:  # noqa: BLE001 - report every failure, keep going

@@ -7,7 +7,8 @@ import { contextInputs } from './dockerignore';
 function workspaceWith(ignore?: string): string {
   const root = mkdtempSync(join(tmpdir(), 'di-'));
   mkdirSync(join(root, 'images/base'), { recursive: true });
-  if (ignore !== undefined) writeFileSync(join(root, 'images/base/.dockerignore'), ignore);
+  mkdirSync(join(root, 'images/final'), { recursive: true });
+  if (ignore !== undefined) for (const d of ['base', 'final']) writeFileSync(join(root, `images/${d}/.dockerignore`), ignore);
   return root;
 }
 
@@ -22,7 +23,15 @@ describe('context inputs from .dockerignore', () => {
       '!{workspaceRoot}/images/base/build', '!{workspaceRoot}/images/base/build/**',
     ]);
   });
-  it('exception lines make it keep everything (a needless rebuild beats a stale image)', () => {
+  it('an allow-list ("*" then "!name" lines) makes exactly the named files inputs', () => {
+    expect(contextInputs(workspaceWith('# only these\n*\n!Dockerfile\n!wheels/\n!check.py\n'), 'images/final')).toEqual([
+      '{workspaceRoot}/images/final/Dockerfile', '{workspaceRoot}/images/final/Dockerfile/**',
+      '{workspaceRoot}/images/final/.dockerignore', '{workspaceRoot}/images/final/.dockerignore/**',
+      '{workspaceRoot}/images/final/wheels', '{workspaceRoot}/images/final/wheels/**',
+      '{workspaceRoot}/images/final/check.py', '{workspaceRoot}/images/final/check.py/**',
+    ]);
+  });
+  it('other exception lines make it keep everything (a needless rebuild beats a stale image)', () => {
     expect(contextInputs(workspaceWith('*.md\n!README.md\n'), 'images/base')).toEqual(['{workspaceRoot}/images/base/**/*']);
   });
 });

@@ -115,7 +115,7 @@ export function buildChainModel(workspaceRoot: string, stageFiles: string[], con
         options: {
           stage, line, dockerfile: join(dir, spec.dockerfile), context: dir, lineDir, upstream, buildArgs,
           artifacts: spec.artifacts, tags: [tag], labels: labels(config, stage, tag), platform,
-          revisionPaths: [dir, ...spec.artifacts.map((a) => a.files.split('/*')[0])],
+          revisionPaths: [dir, `${dir}/lines/${line}`],
         },
         inputs: [
           ...contextInputs(workspaceRoot, dir),

@@ -10,7 +10,8 @@ import type { DockerBuildOptions } from '../model';
 import { removeRecord, writeRecord } from '../record';
 import { UPSTREAM_ARG } from '../stage';
 import { ensureUpstream, isBuiltFrom, tagImage } from '../presence';
-import { engineFor, reportFailure } from './common';
+import { checkDockerfile } from '../dockerfile';
+import { BUILD_CA_ARG, engineFor, hostExtraCas, reportFailure } from './common';
 
 export default async function dockerBuild(options: DockerBuildOptions, context: ExecutorContext): Promise<{ success: boolean }> {
   const project = context.projectName!;
@@ -18,6 +19,10 @@ export default async function dockerBuild(options: DockerBuildOptions, context: 
   removeRecord(root, project); // a failed build must leave no record behind
   const staged = mkdtempSync(join(tmpdir(), `image-chain-${project}-`));
   try {
+    // Refuse a Dockerfile that does not build FROM the chain before any build starts.
+    const facts = checkDockerfile(readFileSync(join(root, options.dockerfile), 'utf8'), options.dockerfile);
+    const extraCas = facts.args.has(BUILD_CA_ARG) ? hostExtraCas() : null;
+
     const engine = await engineFor(root);
     const upstream = await ensureUpstream(root, engine, options.upstream!, project);
 
@@ -32,14 +37,16 @@ export default async function dockerBuild(options: DockerBuildOptions, context: 
       for (const file of files) cpSync(join(root, file), join(staged, artifact.into, file.split('/').pop()!));
     }
 
-    const revision = await lastCommitTouching(root, options.revisionPaths);
+    // The artifacts' sources are inputs too (the wheel's package folder).
+    const artifactRoots = options.artifacts.map((a) => context.projectsConfigurations.projects[a.project]?.root).filter((r): r is string => !!r);
+    const revision = await lastCommitTouching(root, [...options.revisionPaths, ...artifactRoots]);
     const iidFile = join(staged, '.image-chain.iid');
     const dockerfile = join(staged, options.dockerfile.slice(options.context.length + 1));
     console.log(`Building ${project} FROM ${options.upstream} (${upstream.image.slice(0, 19)})`);
     await engine.build({
       dockerfile,
       context: staged,
-      buildArgs: { [UPSTREAM_ARG]: upstream.image, ...options.buildArgs },
+      buildArgs: { [UPSTREAM_ARG]: upstream.image, ...options.buildArgs, ...(extraCas ? { [BUILD_CA_ARG]: extraCas } : {}) },
       labels: { ...options.labels, 'org.opencontainers.image.revision': revision },
       network: engine.network,
       platform: options.platform === undefined ? undefined : options.platform,

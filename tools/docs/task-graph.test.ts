@@ -1,0 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { mermaid, readmeBlock, readTaskGraph } from './task-graph';
+
+describe('the README task graph', () => {
+  it('is the one Nx computes now (regenerate: node -r @swc-node/register tools/docs/task-graph.ts --write)', () => {
+    const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
+    expect(readmeBlock(readme)).toBe(mermaid(readTaskGraph()));
+  });
+});

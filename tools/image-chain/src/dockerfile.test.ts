@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { checkDockerfile } from './dockerfile';
+
+describe('a stage Dockerfile', () => {
+  it('takes its base from the chain and lists its ARGs', () => {
+    const facts = checkDockerfile('ARG UPSTREAM\nFROM ${UPSTREAM}\nARG PIP_PINS\nRUN echo $PIP_PINS\n', 'images/base/Dockerfile');
+    expect([...facts.args].sort()).toEqual(['PIP_PINS', 'UPSTREAM']);
+  });
+  it('may use builder stages of its own', () => {
+    expect(() => checkDockerfile('ARG UPSTREAM\nFROM ${UPSTREAM} AS build\nRUN make\nFROM build\n', 'f')).not.toThrow();
+  });
+  it('refuses a FROM that does not take the upstream, naming file and line', () => {
+    expect(() => checkDockerfile('ARG UPSTREAM\nFROM ${UPSTREAM}\nFROM debian:bookworm\n', 'images/final/Dockerfile')).toThrow(
+      /images\/final\/Dockerfile:3: "FROM debian:bookworm" does not take the upstream image from the chain/,
+    );
+  });
+  it('refuses a Dockerfile without ARG UPSTREAM, or with a default for it', () => {
+    expect(() => checkDockerfile('FROM debian:bookworm\n', 'f')).toThrow(/must declare "ARG UPSTREAM"/);
+    expect(() => checkDockerfile('ARG UPSTREAM=debian:bookworm\nFROM ${UPSTREAM}\n', 'f')).toThrow(/must declare "ARG UPSTREAM" \(without a default\)/);
+  });
+});

@@ -1,0 +1,45 @@
+// Reads a stage's Dockerfile before anything is built: it must take its base image from the
+// chain (ARG UPSTREAM, then FROM ${UPSTREAM}), so no stage can silently build FROM a mutable
+// tag or a registry image of its own.
+import { DockerfileParser, type Instruction } from 'dockerfile-ast';
+import { ConfigError } from './config';
+import { UPSTREAM_ARG } from './stage';
+
+export interface DockerfileFacts {
+  /** Every ARG the Dockerfile declares, global or in a stage. */
+  args: Set<string>;
+}
+
+function where(file: string, instruction: Instruction): string {
+  return `${file}:${instruction.getRange().start.line + 1}`;
+}
+
+export function checkDockerfile(text: string, file: string): DockerfileFacts {
+  const dockerfile = DockerfileParser.parse(text);
+  const froms = dockerfile.getFROMs();
+  if (froms.length === 0) throw new ConfigError(`${file}: has no FROM instruction; start it with "ARG ${UPSTREAM_ARG}" and "FROM \${${UPSTREAM_ARG}}"`);
+  const declared = dockerfile.getInitialARGs().some((a) => a.getProperty()?.getName() === UPSTREAM_ARG && a.getProperty()?.getValue() === null);
+  if (!declared) {
+    throw new ConfigError(`${file}: must declare "ARG ${UPSTREAM_ARG}" (without a default) before its first FROM: the chain passes the upstream image ID through it`);
+  }
+  // Multi-stage builds may name earlier stages; every other FROM must be the upstream itself.
+  const stageNames = new Set<string>();
+  let usesUpstream = false;
+  for (const from of froms) {
+    const image = from.getImage() ?? '';
+    if (image === `\${${UPSTREAM_ARG}}` || image === `$${UPSTREAM_ARG}`) usesUpstream = true;
+    else if (!stageNames.has(image.toLowerCase())) {
+      throw new ConfigError(`${where(file, from)}: "FROM ${image}" does not take the upstream image from the chain; use "FROM \${${UPSTREAM_ARG}}" (or an earlier stage of this Dockerfile)`);
+    }
+    const alias = from.getBuildStage();
+    if (alias) stageNames.add(alias.toLowerCase());
+  }
+  if (!usesUpstream) throw new ConfigError(`${file}: no FROM uses \${${UPSTREAM_ARG}}`);
+  const args = new Set<string>();
+  for (const instruction of dockerfile.getInstructions()) {
+    if (instruction.getKeyword() !== 'ARG') continue;
+    const name = (instruction as unknown as { getProperty(): { getName(): string } | null }).getProperty()?.getName();
+    if (name) args.add(name);
+  }
+  return { args };
+}
