@@ -29,7 +29,8 @@ function dockerBuildTarget(image: ImageProject): TargetConfiguration {
     options: image.options,
     inputs: image.inputs,
     outputs: [`{workspaceRoot}/${recordDir(image.name)}`],
-    dependsOn: [`^${DOCKER_BUILD}`, '^build'],
+    // The upstream image, and the artifact tasks named in the stage file (the wheel for final).
+    dependsOn: [`^${DOCKER_BUILD}`, ...image.options.artifacts.map((a) => ({ projects: [a.project], target: a.target }))],
     metadata: { description: `Build the ${image.stage} image${image.line ? ` of line ${image.line}` : ''} (${image.options.tags.join(', ')})`, technologies: ['docker'] },
   };
 }

@@ -1,0 +1,101 @@
+"""Static properties of the final image: metadata from `docker image inspect`,
+and what is installed (one short container)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+EXPECTED_LABELS = {
+    "com.amazonaws.sagemaker.capabilities.accept-bind-to-port": "true",
+    "com.amazonaws.sagemaker.capabilities.multi-models": "true",
+}
+
+EXPECTED_ENV = {
+    "SAGEMAKER_TRAINING_MODULE": "sagemaker_sklearn_container.training:main",
+    "SAGEMAKER_SERVING_MODULE": "sagemaker_sklearn_container.serving:main",
+    "SM_INPUT": "/opt/ml/input",
+    "SM_INPUT_TRAINING_CONFIG_FILE": "/opt/ml/input/config/hyperparameters.json",
+    "SM_INPUT_DATA_CONFIG_FILE": "/opt/ml/input/config/inputdataconfig.json",
+    "SM_CHECKPOINT_CONFIG_FILE": "/opt/ml/input/config/checkpointconfig.json",
+    "SM_MODEL_DIR": "/opt/ml/model",
+}
+
+
+def _env(config: dict) -> dict:
+    return dict(item.split("=", 1) for item in (config["Config"].get("Env") or []))
+
+
+def test_sagemaker_labels(image_config):
+    labels = image_config["Config"].get("Labels") or {}
+    for key, value in EXPECTED_LABELS.items():
+        assert labels.get(key) == value, f"label {key}: {labels.get(key)!r} (all: {labels})"
+
+
+def test_exposes_8080(image_config):
+    exposed = image_config["Config"].get("ExposedPorts") or {}
+    assert "8080/tcp" in exposed, exposed
+
+
+def test_no_entrypoint(image_config):
+    # SageMaker runs `docker run IMAGE train|serve`: an ENTRYPOINT would swallow that.
+    assert not image_config["Config"].get("Entrypoint"), image_config["Config"].get("Entrypoint")
+
+
+def test_sagemaker_environment(image_config):
+    env = _env(image_config)
+    for key, value in EXPECTED_ENV.items():
+        assert env.get(key) == value, f"{key}={env.get(key)!r}"
+    assert env.get("PATH", "").split(":")[0] == "/opt/venv/bin", env.get("PATH")
+
+
+PROBE = r"""
+import json, os, platform, pwd, shutil, sys
+import numpy, pandas, sklearn, sagemaker_sklearn_container
+print(json.dumps({
+    "python": platform.python_version(),
+    "executable": sys.executable,
+    "prefix": sys.prefix,
+    "sklearn": sklearn.__version__,
+    "numpy": numpy.__version__,
+    "pandas": pandas.__version__,
+    "train": shutil.which("train"),
+    "serve": shutil.which("serve"),
+    "nginx": shutil.which("nginx"),
+    "model_server_user": [e.pw_name for e in pwd.getpwall() if e.pw_name == "model-server"],
+    "os_release": open("/etc/os-release").read(),
+}))
+"""
+
+
+@pytest.fixture(scope="module")
+def probe(docker, image) -> dict:
+    result = docker.run_rm(image, "python", "-c", PROBE, name_hint="probe", timeout=120,
+                           docker_args=("--network", "none"))
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
+    return json.loads(result.stdout.decode().strip().splitlines()[-1])
+
+
+def test_python_stack(probe):
+    assert probe["prefix"] == "/opt/venv", probe["prefix"]
+    assert probe["python"].startswith("3.11."), probe["python"]
+    chain_python = os.environ.get("CHAIN_PYTHON")
+    if chain_python:
+        assert probe["python"].startswith(chain_python), (probe["python"], chain_python)
+    expected_sklearn = os.environ.get("CHAIN_SKLEARN", "1.4.2")
+    assert probe["sklearn"] == expected_sklearn
+    minor = os.environ.get("CHAIN_SKLEARN_MINOR")
+    if minor:
+        assert probe["sklearn"].startswith(minor + "."), (probe["sklearn"], minor)
+    assert probe["numpy"] == "1.26.4"
+    assert probe["pandas"]
+
+
+def test_commands_and_user(probe):
+    assert probe["train"] and probe["train"].startswith("/opt/venv/bin/"), probe["train"]
+    assert probe["serve"] and probe["serve"].startswith("/opt/venv/bin/"), probe["serve"]
+    assert probe["nginx"], "nginx not on PATH"
+    assert probe["model_server_user"] == ["model-server"]
+    assert 'VERSION_CODENAME=bookworm' in probe["os_release"]
