@@ -62,6 +62,11 @@ export const configSchema = z.object({
     network: z.enum(['host', 'default', 'none'], { error: 'must be "host", "default" or "none"' }).default('host'),
   }).strict().default({ client: 'docker', network: 'host' }),
   os: osSection,
+  publish: z.object({
+    registry: z.string().regex(/^[a-zA-Z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)*$/, { error: 'must be a registry address like "123456789012.dkr.ecr.us-west-2.amazonaws.com" or "127.0.0.1:5000/prefix"' }).optional(),
+    singleRepository: z.string().regex(REPOSITORY, { error: 'must be a lowercase repository name, e.g. "sagemaker-scikit-learn"' }),
+    singleRepositoryStages: z.array(z.string()).default([]),
+  }, { error: 'must be an object: {"registry"?, "singleRepository", "singleRepositoryStages"}' }).strict().optional(),
   images: z.record(z.string(), imageName, { error: 'must map stage names to {repository, tag}' }),
   lines: z.record(
     z.string().regex(/^[0-9]+\.[0-9]+-[0-9]+$/, { error: 'line names look like "<sklearn major.minor>-<sagemaker version>", e.g. "1.4-2"' }),
@@ -132,3 +137,10 @@ export function loadConfig(workspaceRoot: string, file = DEFAULT_CONFIG_FILE): C
   }
   return parseConfig(raw, file);
 }
+
+/** Where images are pushed: IMAGE_CHAIN_REGISTRY, else publish.registry, else nowhere. */
+export function registryOf(config: ChainConfig): string | null {
+  return process.env.IMAGE_CHAIN_REGISTRY || config.publish?.registry || null;
+}
+
+export const REGISTRY_ENV = 'IMAGE_CHAIN_REGISTRY';

@@ -178,6 +178,28 @@ export class Engine {
     return String(result.stdout).trim();
   }
 
+  /**
+   * Pushes a tag; returns the manifest digest the registry answered. Registry faults are
+   * retried a few times with backoff; a lost engine is not.
+   */
+  async push(ref: string, attempts = 4): Promise<string> {
+    let last = '';
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      const result = await this.run(['image', 'push', ref]);
+      const out = `${result.stdout}\n${result.stderr}`;
+      const digest = /digest: (sha256:[0-9a-f]{64})/.exec(out);
+      if (result.exitCode === 0 && digest) return digest[1];
+      if (LOST_ENGINE.test(out)) throw new EngineError(noEngineMessage(this.client, out));
+      last = String(result.stderr || result.stdout).trim().split('\n').pop() ?? '';
+      if (attempt < attempts) {
+        const wait = 500 * 2 ** (attempt - 1);
+        console.warn(`push ${ref} failed (${last}); retrying in ${wait} ms (${attempt}/${attempts})`);
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+    throw new RegistryError(`Pushing ${ref} failed ${attempts} times: ${last}. Check that the registry ${ref.split('/')[0]} is up and that you are logged in ("docker login").`);
+  }
+
   async pull(ref: string, onLine?: (line: string) => void): Promise<void> {
     const child = execa(this.client, ['image', 'pull', ref], { reject: false, all: true, lines: true, stdout: ['pipe', 'inherit'], stderr: ['pipe', 'inherit'] });
     const tail: string[] = [];

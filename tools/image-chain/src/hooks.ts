@@ -24,7 +24,34 @@ async function engineOf(workspaceRoot: string): Promise<Engine> {
   return new Engine(docker.client, docker.network);
 }
 
+const REMOTE_CACHE_ENV = 'NX_SELF_HOSTED_REMOTE_CACHE_SERVER';
+
+/**
+ * Nx fails the whole run when its self-hosted remote cache is down or refuses the token. Probe
+ * it first; if it does not answer as it should, run with the local cache only, and say so.
+ */
+async function probeRemoteCache(): Promise<void> {
+  const server = process.env[REMOTE_CACHE_ENV];
+  if (!server) return;
+  const token = process.env.NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN;
+  let problem: string | null = null;
+  try {
+    const res = await fetch(`${server.replace(/\/$/, '')}/v1/cache/${'0'.repeat(64)}`, {
+      headers: token ? { Authorization: `Bearer ${token}` } : {},
+      signal: AbortSignal.timeout(3000),
+    });
+    if (res.status !== 404 && res.status !== 200) problem = `it answered ${res.status} ${res.statusText}${res.status === 401 ? ' (check NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN)' : ''}`;
+  } catch (e) {
+    problem = `it cannot be reached (${(e as Error).cause ? String((e as Error & { cause: Error }).cause.message ?? (e as Error).cause) : (e as Error).message})`;
+  }
+  if (problem) {
+    console.warn(`Warning: the remote cache ${server} is not used for this run: ${problem}. Building with the local cache only.`);
+    process.env[REMOTE_CACHE_ENV] = '';
+  }
+}
+
 export const preTasksExecution: PreTasksExecution = async (_options, context) => {
+  await probeRemoteCache();
   const dir = join(context.workspaceRoot, 'dist/images');
   if (!existsSync(dir)) return;
   const records = readdirSync(dir).map((p) => tryReadRecord(context.workspaceRoot, p)).filter((r): r is ImageRecord => r !== null);

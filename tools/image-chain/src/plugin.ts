@@ -1,7 +1,7 @@
 // Nx glue: stage files become projects, targets and graph edges; the task hooks keep
 // cache hits honest against the engine.
 import { DependencyType, type CreateDependencies, type RawProjectGraphDependency, type CreateNodes, type ProjectConfiguration, type TargetConfiguration } from '@nx/devkit';
-import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig } from './config';
+import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig, REGISTRY_ENV } from './config';
 import { buildChainModel, type ChainModel, type ImageProject } from './model';
 import { recordDir } from './record';
 
@@ -12,6 +12,7 @@ export interface ImageChainPluginOptions {
 
 export const DOCKER_BUILD = 'docker-build';
 export const CONTAINER_TEST = 'container-test';
+export const DOCKER_PUSH = 'docker-push';
 const EXECUTORS = './tools/image-chain';
 const STAGE_GLOB = 'images/*/stage.json';
 
@@ -47,6 +48,19 @@ function containerTestTarget(image: ImageProject): TargetConfiguration {
   };
 }
 
+function dockerPushTarget(image: ImageProject): TargetConfiguration {
+  return {
+    executor: `${EXECUTORS}:docker-push`,
+    cache: true,
+    options: { stage: image.stage, tags: image.options.tags },
+    inputs: [{ env: REGISTRY_ENV }, { dependentTasksOutputFiles: `${recordDir(image.name)}/image.id` }],
+    outputs: [`{workspaceRoot}/dist/pushes/${image.name}`],
+    // Never publish an image whose container tests did not pass.
+    dependsOn: [DOCKER_BUILD, ...(image.containerTests ? [CONTAINER_TEST] : [])],
+    metadata: { description: `Push ${image.options.tags.join(', ')} to the registry (IMAGE_CHAIN_REGISTRY), by digest`, technologies: ['docker'] },
+  };
+}
+
 export const createNodes: CreateNodes<ImageChainPluginOptions> = [
   STAGE_GLOB,
   (stageFiles, options, context) => {
@@ -65,6 +79,7 @@ export const createNodes: CreateNodes<ImageChainPluginOptions> = [
           targets: {
             [DOCKER_BUILD]: dockerBuildTarget(image),
             ...(image.containerTests ? { [CONTAINER_TEST]: containerTestTarget(image) } : {}),
+            [DOCKER_PUSH]: dockerPushTarget(image),
           },
         };
       }

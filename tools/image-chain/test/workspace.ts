@@ -27,14 +27,14 @@ export class Workspace {
     this.prefix = prefix;
   }
 
-  static async create(options: { fixture?: string } = {}): Promise<Workspace> {
+  static async create(options: { fixture?: string; prefix?: string } = {}): Promise<Workspace> {
     const dir = mkdtempSync(join(tmpdir(), 'chain-ws-'));
     cpSync(options.fixture ?? FIXTURE, dir, { recursive: true });
     symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
     cpSync(join(REPO, 'tools'), join(dir, 'tools'), { recursive: true, filter: (src) => !src.includes('/test/') });
     cpSync(join(REPO, 'tsconfig.base.json'), join(dir, 'tsconfig.base.json'));
     cpSync(join(REPO, 'package.json'), join(dir, 'package.json'));
-    const prefix = `t${process.pid}-${++counter}`;
+    const prefix = options.prefix ?? `t${process.pid}-${++counter}`;
     const ws = new Workspace(dir, prefix);
     ws.edit('images/versions.json', (text) =>
       text.replaceAll('@@OS_IMAGE@@', inject('fixtureOsImage')).replaceAll('@@PREFIX@@', prefix),

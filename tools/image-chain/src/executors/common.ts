@@ -12,11 +12,13 @@ export async function engineFor(workspaceRoot: string): Promise<Engine> {
   return engine;
 }
 
-export function reportFailure(project: string, error: Error): void {
+const NOTHING_KEPT = 'No record was written and no tag was moved; nothing from this run of the stage is cached.';
+
+export function reportFailure(project: string, error: Error, note = NOTHING_KEPT): void {
   const lines = [`\n✖ ${project}: ${error instanceof BuildError ? 'the image build failed' : 'failed'}`];
   if (error instanceof BuildError && error.step) lines.push(`  failing Dockerfile step: ${error.step}`);
   lines.push(`  ${error.message.split('\n').join('\n  ')}`);
-  lines.push(`  No record was written and no tag was moved; nothing from this run of ${project} is cached.`);
+  lines.push(`  ${note}`);
   console.error(lines.join('\n'));
 }
 

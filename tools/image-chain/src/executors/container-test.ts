@@ -42,7 +42,7 @@ export default async function containerTest(options: ContainerTestOptions, conte
     }
     return { success: true };
   } catch (e) {
-    reportFailure(project, e as Error);
+    reportFailure(project, e as Error, 'The container tests did not run; nothing is cached.');
     return { success: false };
   }
 }

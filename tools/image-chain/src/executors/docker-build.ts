@@ -10,7 +10,9 @@ import type { DockerBuildOptions } from '../model';
 import { removeRecord, writeRecord } from '../record';
 import { UPSTREAM_ARG } from '../stage';
 import { ensureUpstream, isBuiltFrom, tagImage } from '../presence';
+import { loadConfig, registryOf } from '../config';
 import { checkDockerfile } from '../dockerfile';
+import { pushByDigest } from '../publish';
 import { BUILD_CA_ARG, engineFor, hostExtraCas, reportFailure } from './common';
 
 export default async function dockerBuild(options: DockerBuildOptions, context: ExecutorContext): Promise<{ success: boolean }> {
@@ -57,10 +59,13 @@ export default async function dockerBuild(options: DockerBuildOptions, context: 
     if (!built || !isBuiltFrom(built, upstream.info)) {
       throw new Error(`${project}: the built image ${id} does not extend ${upstream.project} (${upstream.image}); its Dockerfile must start with "ARG ${UPSTREAM_ARG}" and "FROM \${${UPSTREAM_ARG}}"`);
     }
+    // With a registry, the image travels by digest: another machine's cache hit pulls it.
+    const registry = registryOf(loadConfig(root));
+    const pushed = registry ? [await pushByDigest(engine, registry, id, options.tags[0])] : [];
     writeRecord(root, {
       schema: 1, project, stage: options.stage, line: options.line, image: id, tags: options.tags,
       upstream: { project: upstream.project, image: upstream.image }, platform: options.platform,
-      inputHash: process.env.NX_TASK_HASH ?? 'unknown', pushed: [],
+      inputHash: process.env.NX_TASK_HASH ?? 'unknown', pushed,
     });
     await tagImage(engine, built, options.tags);
     console.log(`${project}: ${id} tagged ${options.tags.join(', ')}`);

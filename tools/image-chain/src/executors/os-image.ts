@@ -6,7 +6,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Engine } from '../engine';
+import { loadConfig, registryOf } from '../config';
 import { lastCommitTouching } from '../git';
+import { pushByDigest } from '../publish';
 import type { DockerBuildOptions } from '../model';
 import { removeRecord, writeRecord } from '../record';
 import { tagImage } from '../presence';
@@ -50,9 +52,11 @@ export default async function osImage(options: DockerBuildOptions, context: Exec
     const os = options.os!;
     const labels = { ...options.labels, 'org.opencontainers.image.revision': await lastCommitTouching(context.root, options.revisionPaths) };
     const id = os.source === 'registry' ? await fromRegistry(engine, os.image!, labels, work) : await bootstrap(engine, os, labels, work);
+    const registry = registryOf(loadConfig(context.root));
+    const pushed = registry ? [await pushByDigest(engine, registry, id, options.tags[0])] : [];
     writeRecord(context.root, {
       schema: 1, project, stage: options.stage, line: null, image: id, tags: options.tags, upstream: null,
-      platform: options.platform, inputHash: process.env.NX_TASK_HASH ?? 'unknown', pushed: [],
+      platform: options.platform, inputHash: process.env.NX_TASK_HASH ?? 'unknown', pushed,
     });
     await tagImage(engine, id, options.tags);
     console.log(`${project}: ${id} tagged ${options.tags.join(', ')}`);

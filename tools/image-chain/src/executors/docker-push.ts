@@ -1,0 +1,46 @@
+// Publishes a stage: its release tags (and the single-repository tag where configured) in the
+// registry, pointing at the digest its build pushed. Runs only after the container tests pass.
+import type { ExecutorContext } from '@nx/devkit';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig, registryOf } from '../config';
+import { ensurePresent } from '../presence';
+import { publishTags } from '../publish';
+import { readRecord } from '../record';
+import { singleRepositoryTag } from '../tags';
+import { engineFor, reportFailure } from './common';
+
+export interface DockerPushOptions {
+  stage: string;
+}
+
+export function pushRecordDir(project: string): string {
+  return `dist/pushes/${project}`;
+}
+
+export default async function dockerPush(options: DockerPushOptions, context: ExecutorContext): Promise<{ success: boolean }> {
+  const project = context.projectName!;
+  try {
+    const config = loadConfig(context.root);
+    const registry = registryOf(config);
+    if (!registry) {
+      throw new Error('No registry to push to: set IMAGE_CHAIN_REGISTRY (e.g. 127.0.0.1:5000) or "publish.registry" in images/versions.json');
+    }
+    const engine = await engineFor(context.root);
+    const record = readRecord(context.root, project);
+    await ensurePresent(engine, record);
+    const tags = [...record.tags];
+    if (config.publish?.singleRepositoryStages.includes(options.stage)) {
+      tags.push(`${config.publish.singleRepository}:${singleRepositoryTag(options.stage, record.tags[0])}`);
+    }
+    const published = await publishTags(engine, registry, record, tags);
+    const dir = join(context.root, pushRecordDir(project));
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'push.json'), `${JSON.stringify({ image: record.image, pushed: record.pushed, published }, null, 2)}\n`);
+    for (const p of published) console.log(`${project}: ${p.ref} -> ${p.digest}`);
+    return { success: true };
+  } catch (e) {
+    reportFailure(project, e as Error, 'Nothing was recorded as published; tags pushed before the failure point at the recorded digest only.');
+    return { success: false };
+  }
+}

@@ -1,0 +1,52 @@
+// CI builds what a change affects, and nothing else: the affected step on a scratch repository.
+import { execa } from 'execa';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Workspace } from '../workspace';
+
+const IMAGES = new Set(['os', 'base', 'final', 'extension', 'demo']);
+
+describe('the affected step (tools/ci/affected.ts)', () => {
+  let ws: Workspace;
+  let base: string;
+  beforeAll(async () => {
+    ws = await Workspace.create();
+    base = String((await ws.git('rev-parse', 'HEAD')).stdout).trim();
+  });
+  afterAll(async () => ws?.cleanup());
+
+  async function affectedBy(change: () => void): Promise<string[]> {
+    await ws.git('checkout', '-q', base);
+    await ws.git('checkout', '-q', '-B', `change-${Date.now()}`);
+    change();
+    await ws.commit('change');
+    const r = await execa('node', ['-r', '@swc-node/register', join(ws.dir, 'tools/ci/affected.ts'), '--base', base, '--head', 'HEAD', '--print'], {
+      cwd: ws.dir,
+      env: { NX_DAEMON: 'false' },
+    });
+    // Only projects with something to build or test; the *-dockerfile folders have no targets.
+    return String(r.stdout).split('\n').filter((p) => IMAGES.has(p)).sort();
+  }
+
+  it('a change in the Python package: the wheel, final, extension', async () => {
+    expect(await affectedBy(() => ws.write('packages/demo/src/demo/__init__.py', 'VALUE = 3\n'))).toEqual(['demo', 'extension', 'final']);
+  });
+  it('a change in the base Dockerfile: base, final, extension', async () => {
+    expect(await affectedBy(() => ws.edit('images/base/Dockerfile', (t) => `${t}RUN true\n`))).toEqual(['base', 'extension', 'final']);
+  });
+  it('a change in the extension Dockerfile: extension only', async () => {
+    expect(await affectedBy(() => ws.edit('images/extension/Dockerfile', (t) => `${t}RUN true\n`))).toEqual(['extension']);
+  });
+  it('a config field only final renders: final and extension', async () => {
+    expect(await affectedBy(() => ws.editJson('images/versions.json', (c) => { c.lines['1.4-2'].pins.final.flask = '9.9.9'; }))).toEqual(['extension', 'final']);
+  });
+  it('a config field only the extension renders: extension only', async () => {
+    expect(await affectedBy(() => ws.editJson('images/versions.json', (c) => { c.lines['1.4-2'].pins.extension.tsfresh = '9.9.9'; }))).toEqual(['extension']);
+  });
+  it('a config field no stage renders: nothing', async () => {
+    expect(await affectedBy(() => ws.editJson('images/versions.json', (c) => { c.$comment = 'reworded'; }))).toEqual([]);
+  });
+  it('docs: nothing', async () => {
+    expect(await affectedBy(() => ws.write('README.md', '# docs\n'))).toEqual([]);
+  });
+});
