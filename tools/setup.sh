@@ -22,7 +22,7 @@ python3 -m pip install --disable-pip-version-check -q \
 
 # Debian packages: the engine, debootstrap for the OS stage, and what the tests and benchmarks use
 # (a local OCI registry, a static busybox for fixture images, nginx for the serving tests, wrk).
-apt_packages=(docker.io debootstrap docker-registry busybox-static nginx-light wrk)
+apt_packages=(docker.io debootstrap docker-registry busybox-static nginx-light libnginx-mod-http-js wrk)
 missing=()
 if have dpkg; then
   for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
