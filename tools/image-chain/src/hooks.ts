@@ -65,7 +65,16 @@ export const preTasksExecution: PreTasksExecution = async (_options, context) =>
   }
   const cacheDir = cacheDirectory(context.workspaceRoot, context.nxJsonConfiguration.cacheDirectory);
   for (const record of records) {
-    if (present.has(record.image) || record.pushed.length > 0) continue; // pushed ones are pulled back later
+    if (present.has(record.image)) continue;
+    try {
+      if (record.pushed.length > 0) {
+        await ensurePresent(engine, record); // pulled back by its digest, verified
+        continue;
+      }
+    } catch (e) {
+      if (!(e instanceof MissingImageError)) throw e;
+      console.warn(e.message);
+    }
     evictCacheEntry(cacheDir, record.inputHash);
     removeRecord(context.workspaceRoot, record.project);
   }

@@ -30,6 +30,8 @@ export async function startSecondEngine(): Promise<SecondEngine> {
         async stop() {
           daemon.kill('SIGTERM');
           await daemon;
+          // The engine may leave bind mounts (network namespaces) behind: unmount, then remove.
+          await execa('sh', ['-c', `awk '{print $2}' /proc/mounts | grep '^${dir}/' | sort -r | xargs -r umount -l`], { reject: false });
           rmSync(dir, { recursive: true, force: true });
         },
       };

@@ -59,6 +59,8 @@ export default async function dockerBuild(options: DockerBuildOptions, context: 
     if (!built || !isBuiltFrom(built, upstream.info)) {
       throw new Error(`${project}: the built image ${id} does not extend ${upstream.project} (${upstream.image}); its Dockerfile must start with "ARG ${UPSTREAM_ARG}" and "FROM \${${UPSTREAM_ARG}}"`);
     }
+    // Tags go on the verified image; the record comes last, so no run reports it before then.
+    await tagImage(engine, built, options.tags);
     // With a registry, the image travels by digest: another machine's cache hit pulls it.
     const registry = registryOf(loadConfig(root));
     const pushed = registry ? [await pushByDigest(engine, registry, id, options.tags[0])] : [];
@@ -67,7 +69,6 @@ export default async function dockerBuild(options: DockerBuildOptions, context: 
       upstream: { project: upstream.project, image: upstream.image }, platform: options.platform,
       inputHash: process.env.NX_TASK_HASH ?? 'unknown', pushed,
     });
-    await tagImage(engine, built, options.tags);
     console.log(`${project}: ${id} tagged ${options.tags.join(', ')}`);
     return { success: true };
   } catch (e) {

@@ -52,13 +52,13 @@ export default async function osImage(options: DockerBuildOptions, context: Exec
     const os = options.os!;
     const labels = { ...options.labels, 'org.opencontainers.image.revision': await lastCommitTouching(context.root, options.revisionPaths) };
     const id = os.source === 'registry' ? await fromRegistry(engine, os.image!, labels, work) : await bootstrap(engine, os, labels, work);
+    await tagImage(engine, id, options.tags);
     const registry = registryOf(loadConfig(context.root));
     const pushed = registry ? [await pushByDigest(engine, registry, id, options.tags[0])] : [];
     writeRecord(context.root, {
       schema: 1, project, stage: options.stage, line: null, image: id, tags: options.tags, upstream: null,
       platform: options.platform, inputHash: process.env.NX_TASK_HASH ?? 'unknown', pushed,
     });
-    await tagImage(engine, id, options.tags);
     console.log(`${project}: ${id} tagged ${options.tags.join(', ')}`);
     return { success: true };
   } catch (e) {

@@ -73,7 +73,12 @@ describe('fresh-machine restore through the registry and the shared cache', () =
   it('a record pointing at a wrong digest is refused and never used', async () => {
     // Tamper with B's record of final: another image's digest, same recorded ID.
     const record = b.record('final');
-    const wrong = b.record('base').pushed[0].replace(`${a.prefix}-base`, `${a.prefix}-final`);
+    // A real manifest in final's repository, of another image (base's): pullable, but wrong.
+    const decoy = `${inject('registryHost')}/${a.prefix}-final:decoy`;
+    await execa('docker', ['tag', a.record('base').image, decoy]);
+    const pushed = String((await execa('docker', ['push', decoy])).stdout);
+    const wrong = `${inject('registryHost')}/${a.prefix}-final@${/digest: (sha256:[0-9a-f]{64})/.exec(pushed)![1]}`;
+    await execa('docker', ['rmi', decoy]);
     await execa('docker', ['image', 'rm', '-f', ...b.record('extension').tags, b.record('extension').image], { env: { DOCKER_HOST: engineB.host }, reject: false });
     await execa('docker', ['image', 'rm', '-f', ...record.tags, record.image], { env: { DOCKER_HOST: engineB.host }, reject: false });
     // In the workspace and in the local cache entry Nx would restore it from.
