@@ -19,12 +19,14 @@ export async function freePort(): Promise<number> {
 
 export interface Registry {
   host: string; // 127.0.0.1:PORT
-  stop(): Promise<void>;
+  dir: string;
+  /** Stops it; its storage is kept only with keepData (to start it again on the same port). */
+  stop(keepData?: boolean): Promise<void>;
 }
 
-export async function startRegistry(): Promise<Registry> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'registry-'));
+export async function startRegistry(options: { port?: number; dir?: string } = {}): Promise<Registry> {
+  const port = options.port ?? (await freePort());
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'registry-'));
   const config = join(dir, 'config.yml');
   writeFileSync(
     config,
@@ -43,10 +45,11 @@ export async function startRegistry(): Promise<Registry> {
     if (ok) {
       return {
         host,
-        async stop() {
+        dir,
+        async stop(keepData = false) {
           child.kill('SIGTERM');
           await child;
-          rmSync(dir, { recursive: true, force: true });
+          if (!keepData) rmSync(dir, { recursive: true, force: true });
         },
       };
     }

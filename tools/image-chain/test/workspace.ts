@@ -17,6 +17,8 @@ export interface NxRun {
   ran: string[];
   /** Projects whose task was a cache hit. */
   cached: string[];
+  /** Tasks ("project:target") that ran an executor. */
+  ranTasks: string[];
 }
 
 let counter = 0;
@@ -91,11 +93,14 @@ export class Workspace {
     const output = String(result.all ?? '');
     const ran: string[] = [];
     const cached: string[] = [];
+    const ranTasks: string[] = [];
     // Nx marks each task's header line: "> nx run base:docker-build  [local cache]".
     for (const m of output.matchAll(/^> nx run ([^:\s]+):([^\s]+)(.*)$/gm)) {
-      (/\[(local cache|remote cache|existing outputs match the cache)/.test(m[3]) ? cached : ran).push(m[1]);
+      const hit = /\[(local cache|remote cache|existing outputs match the cache)/.test(m[3]);
+      (hit ? cached : ran).push(m[1]);
+      if (!hit) ranTasks.push(`${m[1]}:${m[2]}`);
     }
-    return { code: result.exitCode ?? 1, output, ran, cached };
+    return { code: result.exitCode ?? 1, output, ran, cached, ranTasks };
   }
 
   record(project: string): any {

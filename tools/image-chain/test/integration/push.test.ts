@@ -1,0 +1,74 @@
+// docker-push: release tags in a real registry point at the digest the build recorded; the
+// extension also gets its single-repository tag; a stage whose container tests fail is never
+// pushed; a registry that is down gives a clear error and the rerun pushes only what is missing.
+import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { startRegistry, type Registry } from '../registry';
+import { Workspace } from '../workspace';
+
+async function digestOf(registry: string, repository: string, tag: string): Promise<string | null> {
+  const res = await fetch(`http://${registry}/v2/${repository}/manifests/${tag}`, {
+    method: 'HEAD',
+    headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json' },
+  });
+  return res.ok ? res.headers.get('docker-content-digest') : null;
+}
+
+describe('docker-push', () => {
+  let ws: Workspace;
+  let registry: Registry;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    registry = await startRegistry(); // its own registry, so it can be stopped mid-test
+    ws = await Workspace.create();
+    env = { IMAGE_CHAIN_REGISTRY: registry.host };
+  });
+  afterAll(async () => {
+    await ws?.cleanup();
+    await registry?.stop();
+  });
+
+  it('publishes every stage by the recorded digest, after its container tests', async () => {
+    const run = await ws.nx(['run-many', '-t', 'docker-push'], env);
+    expect(run.code, run.output).toBe(0);
+    const order = [...run.output.matchAll(/^> nx run (extension:\S+)/gm)].map((m) => m[1]);
+    expect(order.indexOf('extension:container-test')).toBeLessThan(order.indexOf('extension:docker-push'));
+    for (const stage of ['os', 'base', 'final', 'extension']) {
+      const record = ws.record(stage);
+      const recorded = record.pushed[0].split('@')[1];
+      const [repository, tag] = record.tags[0].split(':');
+      expect(await digestOf(registry.host, repository, tag), stage).toBe(recorded);
+    }
+    const ext = ws.record('extension').pushed[0].split('@')[1];
+    expect(await digestOf(registry.host, `${ws.prefix}-single`, 'extension-2.5.0-2-cpu-py3')).toBe(ext);
+  });
+
+  it('a second push of unchanged images is a cache hit', async () => {
+    const run = await ws.nx(['run-many', '-t', 'docker-push'], env);
+    expect(run.code, run.output).toBe(0);
+    expect(run.ran).toEqual([]);
+  });
+
+  it('a stage whose container tests fail is never pushed', async () => {
+    ws.editJson('images/versions.json', (c) => { c.lines['1.4-2'].pins.extension = { statsmodels: '0.14.4' }; });
+    const run = await ws.nx(['run', 'extension:docker-push'], env);
+    expect(run.code).not.toBe(0);
+    expect(run.output).toMatch(/container tests failed/);
+    expect(run.ranTasks).not.toContain('extension:docker-push');
+    const [repository, tag] = ws.record('extension').tags[0].split(':');
+    expect(await digestOf(registry.host, repository, tag)).not.toBe(ws.record('extension').pushed[0].split('@')[1]);
+  });
+
+  it('a registry that is down: a clear error, nothing recorded; the rerun pushes only what is missing', async () => {
+    ws.editJson('images/versions.json', (c) => { c.lines['1.4-2'].pins.extension = { tsfresh: '0.20.9' }; });
+    await registry.stop(true);
+    const down = await ws.nx(['run', 'extension:docker-push'], env);
+    expect(down.code).not.toBe(0);
+    expect(down.output).toMatch(new RegExp(`registry ${registry.host.replace(/\./g, '\\.')} cannot be reached|Check that the registry ${registry.host.replace(/\./g, '\\.')} is up`));
+    expect(ws.exists('dist/images/extension/image.json')).toBe(false);
+    registry = await startRegistry({ port: Number(registry.host.split(':')[1]), dir: registry.dir });
+    const again = await ws.nx(['run-many', '-t', 'docker-push'], env);
+    expect(again.code, again.output).toBe(0);
+    // Only the extension had anything left to do.
+    expect(again.ranTasks.sort()).toEqual(['extension:container-test', 'extension:docker-build', 'extension:docker-push']);
+  });
+});
