@@ -65,6 +65,7 @@ class Docker:
         try:
             result = subprocess.run(
                 [*self.client, *args],
+                check=False,
                 capture_output=True,
                 timeout=timeout,
                 input=input,
@@ -300,7 +301,10 @@ def run_train(docker: Docker, image: str, root: str, program: str,
         env_args += ["-e", item]
     return docker.run_rm(
         image, "train", name_hint="train", timeout=TRAIN_TIMEOUT,
-        docker_args=("--network", "none", "-v", f"{root}:/opt/ml", *env_args),
+        # As on SageMaker, the container is host "algo-1" (resourceconfig.json) and that
+        # name resolves: sagemaker-training waits (up to 15 min) until every host resolves.
+        docker_args=("--network", "none", "--hostname", "algo-1",
+                     "--add-host", "algo-1:127.0.0.1", "-v", f"{root}:/opt/ml", *env_args),
     )
 
 

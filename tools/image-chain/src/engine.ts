@@ -38,6 +38,8 @@ export class BuildError extends Error {
 }
 
 const LOST_ENGINE = /Cannot connect to the Docker daemon|error during connect|Is the docker daemon running|docker\.sock: connect/i;
+// The connection to the engine broke while a build was running.
+const LOST_DURING_BUILD = /unexpected EOF|error reading from server|connection reset by peer|broken pipe|Cannot connect to the Docker daemon|error during connect/i;
 // The daemon could not reach a registry (down, wrong address, no network).
 const REGISTRY_UNREACHABLE = /Error response from daemon: (Get|Head|Put|Post) "?https?:\/\/([^/"]+)[^"]*"?: (.*)$/m;
 
@@ -58,6 +60,8 @@ export interface BuildOptions {
   network: string;
   platform?: string;
   iidFile: string;
+  /** Aborting it stops the build (the client is killed; the engine cancels the build). */
+  signal?: AbortSignal;
   /** Receives each output line as it arrives (also streamed to the terminal). */
   onLine?: (line: string) => void;
 }
@@ -149,6 +153,8 @@ export class Engine {
       stdout: ['pipe', 'inherit'],
       stderr: ['pipe', 'inherit'],
       lines: true,
+      cancelSignal: options.signal,
+      forceKillAfterDelay: 5000,
     });
     let lastStep: string | null = null;
     const tail: string[] = [];
@@ -161,10 +167,18 @@ export class Engine {
       options.onLine?.(text);
     }
     const result = await child;
-    if (result.exitCode === 0) return;
+    if (result.exitCode === 0 && !result.isCanceled) return;
+    if (result.isCanceled) throw new BuildError('the build was interrupted (SIGINT/SIGTERM)', lastStep);
     const output = tail.join('\n');
+    if (LOST_DURING_BUILD.test(output)) {
+      throw new EngineError(`The Docker engine stopped answering during the build${lastStep ? ` (at "${lastStep}")` : ''}: ${output.split('\n').find((l) => LOST_DURING_BUILD.test(l))?.trim()}. Start it again (bash tools/setup.sh) and rerun.`);
+    }
     if (LOST_ENGINE.test(output)) throw new EngineError(noEngineMessage(this.client, output.split('\n').find((l) => LOST_ENGINE.test(l)) ?? output));
-    const reason = tail.filter((l) => /returned a non-zero code|error|failed/i.test(l)).pop() ?? tail[tail.length - 1] ?? `exit code ${result.exitCode}`;
+    const reason =
+      tail.find((l) => /no space left on device/i.test(l)) ??
+      tail.filter((l) => /returned a non-zero code|error|failed/i.test(l)).pop() ??
+      tail[tail.length - 1] ??
+      `exit code ${result.exitCode}`;
     throw new BuildError(reason, lastStep);
   }
 

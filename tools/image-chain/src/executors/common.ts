@@ -4,6 +4,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../config';
 import { BuildError, Engine } from '../engine';
+import { tagImage } from '../presence';
+import { tryReadRecord } from '../record';
 
 export async function engineFor(workspaceRoot: string): Promise<Engine> {
   const { docker } = loadConfig(workspaceRoot);
@@ -18,6 +20,9 @@ export function reportFailure(project: string, error: Error, note = NOTHING_KEPT
   const lines = [`\n✖ ${project}: ${error instanceof BuildError ? 'the image build failed' : 'failed'}`];
   if (error instanceof BuildError && error.step) lines.push(`  failing Dockerfile step: ${error.step}`);
   lines.push(`  ${error.message.split('\n').join('\n  ')}`);
+  if (/no space left on device/i.test(error.message)) {
+    lines.push("  The engine's disk is full: free space (docker system prune, docker builder prune) and run again.");
+  }
   lines.push(`  ${note}`);
   console.error(lines.join('\n'));
 }
@@ -40,4 +45,34 @@ export function hostExtraCas(): string | null {
     for (const f of readdirSync(HOST_EXTRA_CAS).filter((f) => f.endsWith('.crt')).sort()) pem += readFileSync(join(HOST_EXTRA_CAS, f), 'utf8');
   }
   return pem ? Buffer.from(pem).toString('base64') : null;
+}
+
+/**
+ * Runs a build that SIGINT or SIGTERM can stop cleanly: the signal aborts the engine call, the
+ * executor's own clean-up runs (no record, temporary context removed), then the process ends.
+ */
+export async function interruptible<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    return await fn(controller.signal);
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    if (controller.signal.aborted) process.exitCode = 130;
+  }
+}
+
+/** After waiting for a concurrent run: if it built these very inputs, use its image. */
+export async function reuseConcurrentBuild(root: string, project: string): Promise<boolean> {
+  const record = tryReadRecord(root, project);
+  if (!record || record.inputHash !== process.env.NX_TASK_HASH) return false;
+  const engine = await engineFor(root);
+  const info = (await engine.inspect([record.image])).get(record.image);
+  if (!info) return false;
+  await tagImage(engine, info, record.tags);
+  console.log(`${project}: built by a concurrent run with the same inputs: ${record.image}`);
+  return true;
 }

@@ -13,11 +13,18 @@ import { ensureUpstream, isBuiltFrom, tagImage } from '../presence';
 import { loadConfig, registryOf } from '../config';
 import { checkDockerfile } from '../dockerfile';
 import { pushByDigest } from '../publish';
-import { BUILD_CA_ARG, engineFor, hostExtraCas, reportFailure } from './common';
+import { BUILD_CA_ARG, engineFor, hostExtraCas, interruptible, reportFailure, reuseConcurrentBuild } from './common';
+import { withProjectLock } from '../lock';
 
 export default async function dockerBuild(options: DockerBuildOptions, context: ExecutorContext): Promise<{ success: boolean }> {
   const project = context.projectName!;
+  return withProjectLock(context.root, project, () => interruptible((signal) => build(options, context, signal)));
+}
+
+async function build(options: DockerBuildOptions, context: ExecutorContext, signal: AbortSignal): Promise<{ success: boolean }> {
+  const project = context.projectName!;
   const root = context.root;
+  if (await reuseConcurrentBuild(root, project)) return { success: true };
   removeRecord(root, project); // a failed build must leave no record behind
   const staged = mkdtempSync(join(tmpdir(), `image-chain-${project}-`));
   try {
@@ -53,6 +60,7 @@ export default async function dockerBuild(options: DockerBuildOptions, context: 
       network: engine.network,
       platform: options.platform === undefined ? undefined : options.platform,
       iidFile,
+      signal,
     });
     const id = readFileSync(iidFile, 'utf8').trim();
     const built = (await engine.inspect([id])).get(id);

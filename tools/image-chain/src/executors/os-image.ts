@@ -12,17 +12,19 @@ import { pushByDigest } from '../publish';
 import type { DockerBuildOptions } from '../model';
 import { removeRecord, writeRecord } from '../record';
 import { tagImage } from '../presence';
-import { engineFor, reportFailure } from './common';
+import { withProjectLock } from '../lock';
+import { engineFor, interruptible, reportFailure, reuseConcurrentBuild } from './common';
 
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-async function bootstrap(engine: Engine, os: NonNullable<DockerBuildOptions['os']>, labels: Record<string, string>, work: string): Promise<string> {
+async function bootstrap(engine: Engine, os: NonNullable<DockerBuildOptions['os']>, labels: Record<string, string>, work: string, signal: AbortSignal): Promise<string> {
   const rootfs = join(work, 'rootfs');
   const args = [`--variant=${os.variant}`];
   if (os.include.length) args.push(`--include=${os.include.join(',')}`);
   args.push(os.suite, rootfs, os.mirror);
   console.log(`debootstrap ${args.join(' ')}`);
-  const result = await execa('debootstrap', args, { stdout: 'inherit', stderr: 'inherit', reject: false });
+  const result = await execa('debootstrap', args, { stdout: 'inherit', stderr: 'inherit', reject: false, cancelSignal: signal });
+  if (result.isCanceled) throw new Error('debootstrap was interrupted (SIGINT/SIGTERM)');
   if ((result as { code?: string }).code === 'ENOENT') throw new Error('debootstrap is not installed: run "bash tools/setup.sh", or set os.source to "registry" in images/versions.json');
   if (result.exitCode !== 0) throw new Error(`debootstrap ${os.suite} from ${os.mirror} failed (exit ${result.exitCode}); see the lines above`);
   // Trim what an image does not need; apt lists come back with apt-get update.
@@ -44,14 +46,19 @@ async function fromRegistry(engine: Engine, image: string, labels: Record<string
 }
 
 export default async function osImage(options: DockerBuildOptions, context: ExecutorContext): Promise<{ success: boolean }> {
+  return withProjectLock(context.root, context.projectName!, () => interruptible((signal) => make(options, context, signal)));
+}
+
+async function make(options: DockerBuildOptions, context: ExecutorContext, signal: AbortSignal): Promise<{ success: boolean }> {
   const project = context.projectName!;
+  if (await reuseConcurrentBuild(context.root, project)) return { success: true };
   removeRecord(context.root, project);
   const work = mkdtempSync(join(tmpdir(), `image-chain-${project}-`));
   try {
     const engine = await engineFor(context.root);
     const os = options.os!;
     const labels = { ...options.labels, 'org.opencontainers.image.revision': await lastCommitTouching(context.root, options.revisionPaths) };
-    const id = os.source === 'registry' ? await fromRegistry(engine, os.image!, labels, work) : await bootstrap(engine, os, labels, work);
+    const id = os.source === 'registry' ? await fromRegistry(engine, os.image!, labels, work) : await bootstrap(engine, os, labels, work, signal);
     await tagImage(engine, id, options.tags);
     const registry = registryOf(loadConfig(context.root));
     const pushed = registry ? [await pushByDigest(engine, registry, id, options.tags[0])] : [];
