@@ -34,6 +34,8 @@ export async function startSecondEngine(options: { diskMb?: number } = {}): Prom
       // Shims of containers that were running outlive the daemon and block its restart.
       await execa('pkill', ['-9', '-f', `${dir}/exec`], { reject: false });
       await unmountBelow(`${dir}/exec`);
+      // Runtime state goes, as /run does on a reboot; images and layers stay.
+      rmSync(join(dir, 'exec'), { recursive: true, force: true });
     },
     async start() {
       ({ daemon } = await launch(dir, host));
