@@ -1,5 +1,11 @@
 """Make sagemaker-scikit-learn-extension 2.5.0 work with scikit-learn 1.4, numpy 1.26, pandas 2.2.
 
+Line 1.2-1 copy (images/extension/lines/1.2-1/): identical to the stage's script except
+that ThresholdOneHotEncoder.fit recomputes drop_idx_ with ``_compute_drop_idx()`` when
+``_set_drop_idx()`` does not exist (it appeared in scikit-learn 1.3; 1.2.1 has only
+``drop_idx_ = self._compute_drop_idx()``). The change is version-agnostic: if the stage's
+script adopts it, this fragment can be deleted.
+
 sagemaker-scikit-learn-extension 2.5.0 (the last release on PyPI) was written for
 scikit-learn 0.23 / numpy < 1.20. With scikit-learn 1.4.x its modules do not import:
   - sklearn.preprocessing.label (_encode, _encode_check_unknown) is gone (0.24);
@@ -101,7 +107,11 @@ PATCHES = {
             "            )\n"
             "\n"
             "        # categories_ changed: recompute what OneHotEncoder.fit derived from it.\n"
-            "        self._set_drop_idx()\n"
+            "        # (scikit-learn >= 1.3: _set_drop_idx(); 1.2: drop_idx_ = _compute_drop_idx())\n"
+            "        if hasattr(self, \"_set_drop_idx\"):\n"
+            "            self._set_drop_idx()\n"
+            "        else:\n"
+            "            self.drop_idx_ = self._compute_drop_idx()\n"
             "        self._n_features_outs = self._compute_n_features_outs()\n"
             "        return self\n"
             "\n"
