@@ -4,7 +4,7 @@
 # Prints one closing line "N passed, N failed" over every suite.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-export NX_NO_CLOUD=true NX_TUI=false NX_DAEMON=${NX_DAEMON:-false} FORCE_COLOR=0
+export NX_NO_CLOUD=true NX_TUI=false NX_DAEMON=${NX_DAEMON:-false} FORCE_COLOR=0 PY_COLORS=0
 nx="node node_modules/nx/dist/bin/nx.js"
 logs=$(mktemp -d)
 passed=0 failed=0
