@@ -32,6 +32,7 @@ describe('the versions file', () => {
     ['an unknown default line', (c: any) => (c.defaultLine = '9.9-9'), 'defaultLine: names no line in "lines"'],
     ['a line whose name disagrees with its versions', (c: any) => (c.lines['1.4-2'].sklearn = '1.5.0'), 'lines.1.4-2: is named "1.4-2" but its sklearn 1.5.0'],
     ['a pinned scikit-learn that is not the line\'s', (c: any) => (c.lines['1.4-2'].pins.base['scikit-learn'] = '1.4.1'), 'pins.base.scikit-learn: is 1.4.1 but the line\'s "sklearn" is 1.4.2'],
+    ['pins of one line that disagree across stages', (c: any) => (c.lines['1.4-2'].pins.extension.scipy = '1.14.0'), 'lines.1.4-2.pins.extension.scipy: is 1.14.0 but pins.base has scipy 1.15.3'],
     ['a repository Docker rejects', (c: any) => (c.images.base.repository = 'Sklearn_Base'), 'images.base.repository: must be a lowercase Docker repository name'],
     ['a registry OS source without a digest', (c: any) => (c.os.source = 'registry'), 'os.image: source "registry" needs "image"'],
     ['an OS image pinned by tag', (c: any) => ((c.os.source = 'registry'), (c.os.image = 'debian:bookworm')), 'os.image: must be an image pinned by digest'],

@@ -82,6 +82,19 @@ export const configSchema = z.object({
     if (name !== expected) {
       ctx.addIssue({ code: 'custom', path: ['lines', name], message: `is named "${name}" but its sklearn ${l.sklearn} and sagemaker ${l.sagemaker} make "${expected}": rename the line or fix the versions` });
     }
+    // A package pinned in two stages of a line must be pinned alike: the later stage would
+    // otherwise replace what the earlier one installed (the images refuse that mid-build).
+    const seen = new Map<string, { stage: string; version: string }>();
+    for (const [stage, table] of Object.entries(l.pins)) {
+      for (const [pkg, version] of Object.entries(table)) {
+        const key = pkg.toLowerCase().replace(/[-_.]+/g, '-');
+        const first = seen.get(key);
+        if (first && first.version !== version) {
+          ctx.addIssue({ code: 'custom', path: ['lines', name, 'pins', stage, pkg], message: `is ${version} but pins.${first.stage} has ${pkg} ${first.version}: pins of one line cannot work together unless they agree` });
+        }
+        if (!first) seen.set(key, { stage, version });
+      }
+    }
     const pinned = l.pins.base?.['scikit-learn'];
     if (pinned !== undefined && pinned !== l.sklearn) {
       ctx.addIssue({ code: 'custom', path: ['lines', name, 'pins', 'base', 'scikit-learn'], message: `is ${pinned} but the line's "sklearn" is ${l.sklearn}: they must agree` });
