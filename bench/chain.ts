@@ -34,7 +34,7 @@ async function timed(fn: () => Promise<void>): Promise<number> {
 
 function copyWorkspace(): string {
   const dir = mkdtempSync(join(tmpdir(), 'bench-ws-'));
-  for (const entry of ['nx.json', 'package.json', 'tsconfig.base.json', '.env', 'images', 'packages', 'tools', 'dist', '.nx']) {
+  for (const entry of ['nx.json', '.nxignore', 'package.json', 'tsconfig.base.json', '.env', 'images', 'packages', 'tools', 'dist', '.nx']) {
     if (existsSync(join(REPO, entry))) cpSync(join(REPO, entry), join(dir, entry), { recursive: true });
   }
   symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
