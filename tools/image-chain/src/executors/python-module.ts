@@ -1,0 +1,24 @@
+// Runs Python modules in a project's folder (pytest, ruff), with the python3 on the PATH the
+// user runs Nx with: each entry of `runs` is one `python3 -m <args...>`, in order.
+import type { ExecutorContext } from '@nx/devkit';
+import { execa } from 'execa';
+import { join } from 'node:path';
+
+export interface PythonModuleOptions {
+  runs: string[][];
+  python?: string;
+}
+
+export default async function pythonModule(options: PythonModuleOptions, context: ExecutorContext): Promise<{ success: boolean }> {
+  const root = context.projectsConfigurations.projects[context.projectName!].root;
+  const python = options.python ?? 'python3';
+  for (const args of options.runs) {
+    const result = await execa(python, ['-m', ...args], { cwd: join(context.root, root), stdout: 'inherit', stderr: 'inherit', reject: false });
+    if (result.exitCode !== 0) {
+      const hint = (result as { code?: string }).code === 'ENOENT' ? `: ${python} is not installed` : ` (exit ${result.exitCode}); see above`;
+      console.error(`\n✖ ${context.projectName}: "${python} -m ${args.join(' ')}" failed${hint}. Missing tools: run "bash tools/setup.sh".`);
+      return { success: false };
+    }
+  }
+  return { success: true };
+}
