@@ -62,8 +62,6 @@ export interface BuildOptions {
   iidFile: string;
   /** Aborting it stops the build (the client is killed; the engine cancels the build). */
   signal?: AbortSignal;
-  /** Receives each output line as it arrives (also streamed to the terminal). */
-  onLine?: (line: string) => void;
 }
 
 export class Engine {
@@ -73,7 +71,7 @@ export class Engine {
     readonly network = 'host',
   ) {}
 
-  private run(args: string[], options: { input?: string; inputFile?: string; env?: Record<string, string> } = {}): ResultPromise {
+  private run(args: string[], options: { inputFile?: string; env?: Record<string, string> } = {}): ResultPromise {
     return execa(this.client, args, {
       ...options,
       reject: false,
@@ -146,27 +144,7 @@ export class Engine {
     for (const [key, value] of Object.entries(options.labels)) args.push('--label', `${key}=${value}`);
     args.push(options.context);
 
-    const child = execa(this.client, args, {
-      env: { DOCKER_BUILDKIT: '0' },
-      reject: false,
-      all: true,
-      stdout: ['pipe', 'inherit'],
-      stderr: ['pipe', 'inherit'],
-      lines: true,
-      cancelSignal: options.signal,
-      forceKillAfterDelay: 5000,
-    });
-    let lastStep: string | null = null;
-    const tail: string[] = [];
-    for await (const line of child.iterable({ from: 'all' })) {
-      const text = String(line);
-      const step = /^Step \d+\/\d+ : (.*)$/.exec(text);
-      if (step) lastStep = text;
-      tail.push(text);
-      if (tail.length > 20) tail.shift();
-      options.onLine?.(text);
-    }
-    const result = await child;
+    const { result, tail, lastStep } = await this.streamed(args, { env: { DOCKER_BUILDKIT: '0' }, signal: options.signal });
     if (result.exitCode === 0 && !result.isCanceled) return;
     if (result.isCanceled) throw new BuildError('the build was interrupted (SIGINT/SIGTERM)', lastStep);
     const output = tail.join('\n');
@@ -187,7 +165,7 @@ export class Engine {
     const args = ['image', 'import'];
     for (const change of changes) args.push('--change', change);
     args.push('-');
-    const result = await execa(this.client, args, { inputFile: tarFile, reject: false });
+    const result = await this.run(args, { inputFile: tarFile });
     if (result.exitCode !== 0) this.fail('image import', String(result.stderr));
     return String(result.stdout).trim();
   }
@@ -214,14 +192,34 @@ export class Engine {
     throw new RegistryError(`Pushing ${ref} failed ${attempts} times: ${last}. Check that the registry ${ref.split('/')[0]} is up and that you are logged in ("docker login").`);
   }
 
-  async pull(ref: string, onLine?: (line: string) => void): Promise<void> {
-    const child = execa(this.client, ['image', 'pull', ref], { reject: false, all: true, lines: true, stdout: ['pipe', 'inherit'], stderr: ['pipe', 'inherit'] });
+  async pull(ref: string): Promise<void> {
+    const { result, tail } = await this.streamed(['image', 'pull', ref], {});
+    if (result.exitCode !== 0) this.fail(`pull ${ref}`, tail.slice(-5).join('\n'));
+  }
+
+  /**
+   * Runs a long client call with its output streamed to the terminal, keeping the last lines
+   * (and, for builds, the last "Step N/M" line) for the error message.
+   */
+  private async streamed(args: string[], options: { env?: Record<string, string>; signal?: AbortSignal }) {
+    const child = execa(this.client, args, {
+      env: options.env,
+      reject: false,
+      all: true,
+      stdout: ['pipe', 'inherit'],
+      stderr: ['pipe', 'inherit'],
+      lines: true,
+      cancelSignal: options.signal,
+      forceKillAfterDelay: 5000,
+    });
+    let lastStep: string | null = null;
     const tail: string[] = [];
     for await (const line of child.iterable({ from: 'all' })) {
-      tail.push(String(line));
-      onLine?.(String(line));
+      const text = String(line);
+      if (/^Step \d+\/\d+ : /.test(text)) lastStep = text;
+      tail.push(text);
+      if (tail.length > 20) tail.shift();
     }
-    const result = await child;
-    if (result.exitCode !== 0) this.fail(`pull ${ref}`, tail.slice(-5).join('\n'));
+    return { result: await child, tail, lastStep };
   }
 }
