@@ -157,3 +157,26 @@ def test_unknown_path_is_404(server):
 
 def test_multi_model_routes_absent_in_single_model_mode(server):
     assert server.get("/models").status in (404, 405)
+
+
+PROCESS_OWNERS = """
+import os, pwd
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        argv = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\\0")
+        uid = next(l for l in open(f"/proc/{pid}/status") if l.startswith("Uid:")).split()[2]
+    except (OSError, StopIteration):
+        continue
+    print(pwd.getpwuid(int(uid)).pw_name, b" ".join(argv[:4]).decode(errors="replace"))
+"""
+
+
+def test_request_handling_runs_as_the_model_server_user(server):
+    """nginx and gunicorn masters stay root (to bind and supervise); their workers are not."""
+    result = server.docker("exec", server.name, "python3", "-c", PROCESS_OWNERS, check=True)
+    owners = [line.split(" ", 1) for line in result.stdout.decode().splitlines()]
+    nginx_workers = [user for user, cmd in owners if cmd.startswith("nginx: worker")]
+    gunicorn = [user for user, cmd in owners if "gunicorn" in cmd]
+    assert nginx_workers and set(nginx_workers) == {"model-server"}, owners
+    # one root master, WORKERS workers as model-server
+    assert sorted(gunicorn) == ["model-server"] * WORKERS + ["root"], owners

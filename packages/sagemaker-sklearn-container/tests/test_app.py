@@ -245,3 +245,12 @@ def test_multi_model_invocations_need_target(mme):
         first.post("/invocations", data="[1]", content_type="application/json").status_code == 400
     )
     assert first.get("/execution-parameters").get_json()["BatchStrategy"] == "MULTI_RECORD"
+
+
+def test_input_the_model_refuses_is_400_not_500(monkeypatch, model_dir):
+    client = make_client(monkeypatch)
+    for body in ("[[1, 2, 3]]", '[["a"]]', "[[NaN]]"):
+        response = client.post("/invocations", data=body, content_type="application/json")
+        assert response.status_code == 400, (body, response.get_data(as_text=True))
+        assert "cannot predict on this input" in response.get_json()["error"]
+    assert predictions(client.post("/invocations", data="[[1]]", content_type="application/json"))

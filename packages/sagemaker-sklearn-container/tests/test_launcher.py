@@ -3,6 +3,7 @@
 import http.client
 import json
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -15,7 +16,7 @@ import time
 import pytest
 
 from sagemaker_sklearn_container import environment, launcher, serving
-from sagemaker_sklearn_container.errors import PlatformError
+from sagemaker_sklearn_container.errors import PlatformError, UserError
 
 HAS_NGINX = shutil.which("nginx") is not None
 
@@ -230,3 +231,32 @@ def test_full_stack_nginx_and_gunicorn(monkeypatch, model_dir):
     assert results["too_big"] == 413
     assert json.loads(results["params"][1])["MaxConcurrentTransforms"] == 2
     assert results["unknown"] == 404
+
+
+def test_workers_drop_to_the_serving_user_when_started_as_root(monkeypatch):
+    account = pwd.getpwnam("nobody")  # any account but root
+    monkeypatch.setattr(environment.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(environment, "DEFAULT_SERVING_USER", account.pw_name)
+    user = environment.serving_user()
+    assert user == account.pw_name
+    command = " ".join(launcher.gunicorn_command(settings(user=user), "unix:/s.sock"))
+    assert f"--user {account.pw_uid} --group {account.pw_gid}" in command
+    assert f"--env HOME={account.pw_dir}" in command
+    text = launcher.render_nginx_config(settings(user=user), "/run/x", "/run/x/g.sock")
+    assert text.startswith("# Rendered") and f"\nuser {account.pw_name};\n" in text
+
+    monkeypatch.setenv("SKLEARN_SERVING_USER", "root")
+    assert environment.serving_user() is None
+    monkeypatch.setenv("SKLEARN_SERVING_USER", "no-such-account-here")
+    with pytest.raises(UserError, match="SKLEARN_SERVING_USER=no-such-account-here"):
+        environment.serving_user()
+
+
+def test_no_switch_without_root_or_without_the_account(monkeypatch):
+    monkeypatch.setattr(environment.os, "geteuid", lambda: 1000)
+    assert environment.serving_user() is None
+    monkeypatch.setattr(environment.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(environment, "DEFAULT_SERVING_USER", "no-such-account-here")
+    assert environment.serving_user() is None
+    assert "user " not in launcher.render_nginx_config(settings(), "/r", "/r/g.sock").split("\n")[1]
+    assert "--user" not in launcher.gunicorn_command(settings(), "unix:/s.sock")

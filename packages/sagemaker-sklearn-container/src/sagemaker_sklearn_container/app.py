@@ -114,7 +114,10 @@ def _add_multi_model_routes(app: Flask, settings: environment.ServingSettings) -
 
     @app.post("/models")
     def load_model():
-        payload = request.get_json(silent=True)
+        try:
+            payload = request.get_json(silent=True)
+        except RecursionError:  # [[[[... nested deeper than the interpreter's stack
+            payload = None
         if not isinstance(payload, dict) or "model_name" not in payload or "url" not in payload:
             raise RequestError('body must be JSON {"model_name": ..., "url": ...}')
         try:

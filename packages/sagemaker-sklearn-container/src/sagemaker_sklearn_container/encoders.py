@@ -92,6 +92,10 @@ def _decode_json(body: bytes) -> np.ndarray:
         data = json.loads(_text(body))
     except json.JSONDecodeError as exc:
         raise DecodeError(f"malformed JSON: {exc}") from exc
+    except ValueError as exc:  # an integer literal longer than Python's 4300-digit limit
+        raise DecodeError(f"JSON number out of range: {exc}") from exc
+    except RecursionError as exc:  # [[[[... nested deeper than the interpreter's stack
+        raise DecodeError("JSON is nested too deeply") from exc
     # Accept the common {"instances": [...]} / {"inputs": [...]} envelopes too.
     if isinstance(data, dict):
         for key in ("instances", "inputs"):
@@ -107,7 +111,11 @@ def _decode_json(body: bytes) -> np.ndarray:
 
 
 def _decode_csv(body: bytes) -> np.ndarray:
-    rows = [row for row in csv.reader(io.StringIO(_text(body))) if row]
+    # newline="": the csv module itself splits rows on \n, \r\n or a lone \r.
+    try:
+        rows = [row for row in csv.reader(io.StringIO(_text(body), newline="")) if row]
+    except csv.Error as exc:  # e.g. a field over csv.field_size_limit()
+        raise DecodeError(f"malformed CSV: {exc}") from exc
     if not rows:
         raise DecodeError("CSV body has no rows")
     if len({len(row) for row in rows}) != 1:
@@ -124,8 +132,12 @@ def _decode_npy(body: bytes) -> np.ndarray:
         return np.load(io.BytesIO(body), allow_pickle=False)
     except ValueError as exc:
         raise DecodeError(f"malformed or pickled NPY payload: {exc}") from exc
-    except (OSError, EOFError) as exc:
-        raise DecodeError(f"malformed NPY payload: {exc}") from exc
+    except (MemoryError, OverflowError) as exc:  # a header declaring an absurd shape
+        raise DecodeError(f"NPY header declares an impossible array: {exc}") from exc
+    except Exception as exc:
+        # np.load parses the header with tokenize/ast (TokenError, SyntaxError, ...).
+        # Without pickle it runs no code: whatever fails here is the payload's fault.
+        raise DecodeError(f"malformed NPY payload: {type(exc).__name__}: {exc}") from exc
 
 
 def _to_plain(obj: Any) -> Any:

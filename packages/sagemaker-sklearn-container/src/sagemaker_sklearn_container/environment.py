@@ -10,6 +10,7 @@ directories.
 from __future__ import annotations
 
 import os
+import pwd
 from dataclasses import dataclass
 
 DEFAULT_BASE_DIR = "/opt/ml"
@@ -20,6 +21,8 @@ MAX_CONTENT_LENGTH_CAP = 20 * MIB
 DEFAULT_JOB_QUEUE_SIZE = 100
 DEFAULT_TIMEOUT = 60
 DEFAULT_ACCEPT = "application/json"
+# The unprivileged account the final image creates for the request-handling processes.
+DEFAULT_SERVING_USER = "model-server"
 
 
 def base_dir() -> str:
@@ -98,6 +101,31 @@ def max_content_length() -> int:
     return min(limit, MAX_CONTENT_LENGTH_CAP)
 
 
+def serving_user() -> str | None:
+    """The account nginx and gunicorn workers run as, or None to stay as we are.
+
+    SageMaker starts the container as root. The processes that parse request
+    bodies and run the user's hooks then drop to SKLEARN_SERVING_USER (default
+    model-server); "root" keeps them root (for models readable only by root).
+    Started as any other user, nothing changes: only root can switch.
+    """
+    name = os.environ.get("SKLEARN_SERVING_USER", "").strip() or DEFAULT_SERVING_USER
+    if os.geteuid() != 0 or name == "root":
+        return None
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        if name != DEFAULT_SERVING_USER:  # asked for by name: a typo must not mean root
+            from sagemaker_sklearn_container.errors import UserError  # (errors imports us)
+
+            raise UserError(
+                f"SKLEARN_SERVING_USER={name}: no such user in the image; "
+                "use an existing account, or root"
+            ) from None
+        return None  # an image without the account (e.g. the unit tests' host)
+    return name
+
+
 @dataclass(frozen=True)
 class ServingSettings:
     """All serving knobs, read once at start."""
@@ -110,6 +138,7 @@ class ServingSettings:
     max_content_length: int
     multi_model: bool
     default_accept: str
+    user: str | None = None
 
     @classmethod
     def from_env(cls) -> ServingSettings:
@@ -127,4 +156,5 @@ class ServingSettings:
             max_content_length=max_content_length(),
             multi_model=_truthy("SAGEMAKER_MULTI_MODEL"),
             default_accept=os.environ.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") or DEFAULT_ACCEPT,
+            user=serving_user(),
         )

@@ -22,7 +22,7 @@ from typing import Any
 
 import joblib
 
-from sagemaker_sklearn_container import encoders, environment
+from sagemaker_sklearn_container import encoders, environment, forest
 from sagemaker_sklearn_container.errors import AlgorithmError, UserError
 
 logger = logging.getLogger(__name__)
@@ -50,7 +50,14 @@ def default_input_fn(body: bytes, content_type: str) -> Any:
 
 
 def default_predict_fn(data: Any, model: Any) -> Any:
-    return model.predict(data)
+    try:
+        fast = forest.predict(model, data)
+        return fast if fast is not None else model.predict(data)
+    except (ValueError, TypeError, OverflowError) as exc:
+        # scikit-learn's input validation (wrong width, NaN, strings, an integer too big
+        # for a float...): the request's fault, not the model's, so 400 with
+        # scikit-learn's own explanation.
+        raise encoders.RequestError(f"the model cannot predict on this input: {exc}") from exc
 
 
 def default_output_fn(prediction: Any, accept: str) -> tuple[bytes, str]:

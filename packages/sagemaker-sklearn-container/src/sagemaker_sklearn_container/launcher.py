@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -43,6 +44,8 @@ def render_nginx_config(
         "port": str(settings.port),
         "timeout": str(settings.timeout),
         "max_body_size": str(settings.max_content_length),
+        # Workers of a root master switch to the serving user (nginx creates its temp dirs for it).
+        "user": f"user {settings.user};" if settings.user else "",
     }
     # {{name}} placeholders: nginx itself uses $name, so string.Template won't do.
     for key, value in values.items():
@@ -70,7 +73,21 @@ def gunicorn_command(settings: environment.ServingSettings, bind: str) -> list[s
         "-",
         "--log-level",
         "info",
+        *(_drop_to(settings.user) if settings.user else []),
         APP_FACTORY,
+    ]
+
+
+def _drop_to(user: str) -> list[str]:
+    """gunicorn options: workers run as ``user`` (the master chowns the socket to it)."""
+    account = pwd.getpwnam(user)
+    return [
+        "--user",
+        str(account.pw_uid),
+        "--group",
+        str(account.pw_gid),
+        "--env",
+        f"HOME={account.pw_dir}",
     ]
 
 
@@ -88,6 +105,9 @@ def prepare_runtime_dir(settings: environment.ServingSettings) -> tuple[str, str
     config_path = os.path.join(runtime_dir, CONFIG_NAME)
     with open(config_path, "w", encoding="utf-8") as handle:
         handle.write(render_nginx_config(settings, runtime_dir, socket_path))
+    if settings.user:  # the workers keep state here (the multi-model registry)
+        account = pwd.getpwnam(settings.user)
+        os.chown(runtime_dir, account.pw_uid, account.pw_gid)
     return config_path, socket_path
 
 
@@ -136,10 +156,11 @@ def serve(settings: environment.ServingSettings, start_timeout: float = 60.0) ->
         nginx = subprocess.Popen(nginx_command(config_path, runtime_dir))
         processes.append(nginx)
         logger.info(
-            "serving on %s:%s with %s gunicorn workers",
+            "serving on %s:%s with %s gunicorn workers as %s",
             settings.host,
             settings.port,
             settings.workers,
+            settings.user or "the starting user",
         )
         while not stopping:
             for name, process in (("gunicorn", gunicorn), ("nginx", nginx)):

@@ -61,7 +61,8 @@ class ModelEntry:
 
 def validate_name(name: str) -> str:
     # Names become file names, so no path separators or leading dots.
-    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+    # fullmatch: with match, "$" would also accept a trailing newline ("m1\n").
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         raise InvalidModel(
             f"invalid model_name {name!r}: use letters, digits, '.', '_' or '-' (max 128)"
         )

@@ -1,0 +1,2 @@
+// Executor entry for Nx (see ../load.js for why it goes through a loader).
+module.exports = require('../load').load('src/executors/os-image');
