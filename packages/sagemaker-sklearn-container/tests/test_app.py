@@ -239,6 +239,30 @@ def test_multi_model_bad_loads(mme, tmp_path):
     assert first.get("/models").get_json() == {"models": []}
 
 
+def test_multi_model_load_bodies_found_by_fuzzing_are_400(mme):
+    first, _ = mme
+    for body in ("[" * 50_000 + "]" * 50_000, '{"model_name": ' + "[" * 5_000 + "]" * 5_000 + "}"):
+        response = first.post("/models", data=body, content_type="application/json")
+        assert response.status_code == 400, response.get_data(as_text=True)
+    assert load(first, "m1\n", "/").status_code == 400  # "$" also matched before a newline
+    assert first.get("/ping").status_code == 200
+
+
+def test_encoded_slash_in_a_model_name_is_not_redirected_to_another_model(mme, model_dir):
+    first, _ = mme
+    assert load(first, "m1", model_dir).status_code == 200
+    for method, path in (
+        ("GET", "/models/%2Fm1"),
+        ("DELETE", "/models/%2Fm1"),
+        ("POST", "/models/%2Fm1/invoke"),
+        ("DELETE", "/models//m1"),
+    ):
+        response = first.open(path, method=method, data="[[1]]", content_type="application/json")
+        assert response.status_code == 404, (method, path, response.status_code)
+        assert "Location" not in response.headers
+    assert first.get("/models/m1").status_code == 200  # still loaded
+
+
 def test_multi_model_invocations_need_target(mme):
     first, _ = mme
     assert (
@@ -249,7 +273,7 @@ def test_multi_model_invocations_need_target(mme):
 
 def test_input_the_model_refuses_is_400_not_500(monkeypatch, model_dir):
     client = make_client(monkeypatch)
-    for body in ("[[1, 2, 3]]", '[["a"]]', "[[NaN]]"):
+    for body in ("[[1, 2, 3]]", '[["a"]]', "[[NaN]]", "[[1" + "0" * 400 + "]]"):
         response = client.post("/invocations", data=body, content_type="application/json")
         assert response.status_code == 400, (body, response.get_data(as_text=True))
         assert "cannot predict on this input" in response.get_json()["error"]

@@ -39,6 +39,20 @@ def test_decode_json_malformed(body):
         encoders.decode(body, JSON)
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000 + b"]" * 100_000,  # deeper than the interpreter's stack
+        b'{"instances": ' + b"[" * 5_000 + b"]" * 5_000 + b"}",
+        b"[[" + b"9" * 5_000 + b"]]",  # over Python's 4300-digit limit for int()
+    ],
+    ids=["deep", "deep-envelope", "long-int"],
+)
+def test_decode_json_fuzz_findings_are_400(body):
+    with pytest.raises(DecodeError):
+        encoders.decode(body, JSON)
+
+
 def test_decode_csv():
     array = encoders.decode(b"1,2\n3,4\n", CSV)
     assert array.dtype == float
@@ -47,7 +61,13 @@ def test_decode_csv():
     assert mixed.dtype == object
 
 
-@pytest.mark.parametrize("body", [b"1,2\n3\n", b"\n\n"])
+def test_decode_csv_any_line_ending():
+    # A lone \r used to raise csv.Error ("new-line character seen in unquoted field"): 500.
+    for body in (b"1,2\r3,4", b"1,2\r\n3,4\r\n", b"1,2\n3,4\r", b'1,"2"\r3,4\n'):
+        assert encoders.decode(body, CSV).tolist() == [[1.0, 2.0], [3.0, 4.0]], body
+
+
+@pytest.mark.parametrize("body", [b"1,2\n3\n", b"\n\n", b"1," + b"9" * 200_000])
 def test_decode_csv_malformed(body):
     with pytest.raises(DecodeError):
         encoders.decode(body, CSV)
@@ -69,6 +89,26 @@ def test_decode_npy_garbage():
         encoders.decode(b"not an npy file at all", NPY)
     with pytest.raises(DecodeError):
         encoders.decode(npy_bytes(np.arange(100))[:60], NPY)
+
+
+def npy_with_header(header: str, data: bytes = b"\0" * 64) -> bytes:
+    text = header + " " * (117 - len(header)) + "\n"
+    return b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text.encode() + data
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (10000000000000, 4), }",  # MemoryError
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (99999999999999999999, 4), }",  # C long
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 4), ",  # tokenize.TokenError
+        "{'descr': '2)<f8', 'fortran_order': False, 'shape': (2, 4), }",  # SyntaxError
+    ],
+    ids=["huge-shape", "shape-overflow", "unclosed-header", "header-syntax"],
+)
+def test_decode_npy_broken_headers_are_400(header):
+    with pytest.raises(DecodeError):
+        encoders.decode(npy_with_header(header), NPY)
 
 
 def test_decode_unsupported_type():

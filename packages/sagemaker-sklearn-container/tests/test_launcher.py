@@ -52,6 +52,13 @@ def request(port, method, path, body=None, headers=None, timeout=10):
         connection.close()
 
 
+def status_or_error(port, method, path, body):
+    try:
+        return request(port, method, path, body, {"Content-Type": "text/csv"})[0]
+    except OSError as exc:  # e.g. ConnectionResetError
+        return repr(exc)
+
+
 def wait_until_up(port, deadline=30):
     end = time.monotonic() + deadline
     while time.monotonic() < end:
@@ -215,6 +222,13 @@ def test_full_stack_nginx_and_gunicorn(monkeypatch, model_dir):
             )[0]
             results["params"] = request(port, "GET", "/execution-parameters")
             results["unknown"] = request(port, "GET", "/elsewhere")[0]
+            # A bad URI whose request line fills nginx's 1k header buffer exactly
+            # ("POST " + 1008 + " HTTP/1.1\r\n"), with a body: 400, never a reset.
+            bad_uri = "/models/%00" + "a" * 990 + "/invoke"
+            assert len(bad_uri) == 1008
+            results["bad_uri"] = [
+                status_or_error(port, "POST", bad_uri, b"1,2\n" * 100) for _ in range(20)
+            ]
         finally:
             os.kill(os.getpid(), signal.SIGTERM)
 
@@ -231,6 +245,7 @@ def test_full_stack_nginx_and_gunicorn(monkeypatch, model_dir):
     assert results["too_big"] == 413
     assert json.loads(results["params"][1])["MaxConcurrentTransforms"] == 2
     assert results["unknown"] == 404
+    assert results["bad_uri"] == [400] * 20
 
 
 def test_workers_drop_to_the_serving_user_when_started_as_root(monkeypatch):

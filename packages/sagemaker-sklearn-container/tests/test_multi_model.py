@@ -58,7 +58,7 @@ def test_concurrent_loads_of_one_name_give_one_winner(tmp_path):
     assert sorted(outcomes) == ["exists"] * 7 + ["ok"]
 
 
-@pytest.mark.parametrize("name", ["", "../x", "a/b", ".hidden", "x" * 200, 5])
+@pytest.mark.parametrize("name", ["", "../x", "a/b", ".hidden", "x" * 200, 5, "m1\n", "m1\r"])
 def test_invalid_names(name):
     with pytest.raises(InvalidModel):
         validate_name(name)

@@ -51,6 +51,9 @@ def create_app(settings: environment.ServingSettings | None = None) -> Flask:
     settings = settings or environment.ServingSettings.from_env()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_content_length
+    # werkzeug would answer /models/%2Fm1 (the model name "/m1") with a 308 to /models/m1,
+    # whose follower then unloads or invokes another model: route paths exactly as sent.
+    app.url_map.merge_slashes = False
     _register_error_handlers(app)
 
     if settings.multi_model:
