@@ -111,6 +111,28 @@ def test_extension_installed(run):
         assert pins.get("scikit-learn") == sklearn
 
 
+def test_installed_exactly_as_locked(run):
+    """Every pin of the line (base, final and extension, from images/versions.json) is installed
+    at its version, and the three locks it was installed from are kept in the image."""
+    pins = {}
+    for var in ("CHAIN_PINS_BASE", "CHAIN_PINS_FINAL", "CHAIN_PINS_EXTENSION"):
+        for pin in _require(var).split():
+            name, _, version = pin.partition("==")
+            pins[_normalise(name)] = version
+    pins["sagemaker-scikit-learn-extension"] = _require("CHAIN_EXTENSION")
+    result = run("sh", "-c", "ls /usr/local/share/sagemaker-sklearn/locks && echo --- && pip freeze --all")
+    assert result.returncode == 0, result.stderr
+    locks, _, freeze = result.stdout.partition("---")
+    assert locks.split() == ["base.lock", "extension.lock", "final.lock"], locks
+    installed = {}
+    for line in freeze.splitlines():
+        name, sep, version = line.partition("==")
+        if sep:
+            installed[_normalise(name)] = version.strip()
+    wrong = {name: (version, installed.get(name)) for name, version in pins.items() if installed.get(name) != version}
+    assert not wrong, f"pinned vs installed: {wrong}"
+
+
 def test_extension_imports_and_runtime(run):
     """The extension imports, and the final image's runtime is still intact."""
     probe = (

@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { ConfigError, type ChainConfig } from './config';
 import { contextInputs } from './dockerignore';
 import { recordDir } from './record';
-import { loadStage, stageNameOf, type StageFile } from './stage';
+import { LOCK_COMMAND, normalizeName, parseRequirementList, REQUIREMENTS_LOCK, type RequirementsLockOptions } from './requirements-lock';
+import { loadStage, stageNameOf, type DockerfileStage, type StageFile } from './stage';
 import { imageTag, projectName } from './tags';
-import { lineVariables, osVariables, render } from './template';
+import { lineVariables, osVariables, render, type Variables } from './template';
 
 export interface DockerBuildOptions {
   stage: string;
@@ -22,6 +23,8 @@ export interface DockerBuildOptions {
   labels: Record<string, string>;
   platform: string;
   os?: ChainConfig['os'];
+  /** The stage's lock and the pins it must hold (checked before building). */
+  requirementsLock?: RequirementsLockOptions | null;
   revisionPaths: string[];
 }
 
@@ -109,12 +112,13 @@ export function buildChainModel(workspaceRoot: string, stageFiles: string[], con
       for (const [key, template] of Object.entries(spec.buildArgs)) buildArgs[key] = render(template, vars, `${file}: buildArgs.${key}`);
       const tag = imageTag(config, stage, vars, configFile);
       const lineDir = `${dir}/lines/${line}`;
+      const requirementsLock = requirementsLockOf(file, spec, stage, line, lineDir, vars, config, configFile);
       images.push({
         name, root: lineDir, stage, line, stageFile: file, recipe: recipeProjectName(stage), upstream,
         artifactProjects: spec.artifacts.map((a) => a.project),
         options: {
           stage, line, dockerfile: join(dir, spec.dockerfile), context: dir, lineDir, upstream, buildArgs,
-          artifacts: spec.artifacts, tags: [tag], labels: labels(config, stage, tag), platform,
+          artifacts: spec.artifacts, tags: [tag], labels: labels(config, stage, tag), platform, requirementsLock,
           revisionPaths: [dir, `${dir}/lines/${line}`],
         },
         inputs: [
@@ -130,6 +134,31 @@ export function buildChainModel(workspaceRoot: string, stageFiles: string[], con
     }
   }
   return { images, recipes };
+}
+
+/**
+ * The lock a stage of a line installs from, with the pins it must hold. Pins reach an image only
+ * through its lock, so a stage with pins in the versions file must declare a lock holding all of them.
+ */
+function requirementsLockOf(
+  file: string, spec: DockerfileStage, stage: string, line: string, lineDir: string, vars: Variables, config: ChainConfig, configFile: string,
+): RequirementsLockOptions | null {
+  const pins = config.lines[line].pins[stage] ?? {};
+  if (!spec.requirementsLock) {
+    if (Object.keys(pins).length === 0) return null;
+    throw new ConfigError(
+      `${file}: ${configFile} pins packages for this stage (lines.${line}.pins.${stage}) but the stage declares no lock: add ` +
+        `"requirementsLock": { "requirements": ["{pins.${stage}}"] }, run \`${LOCK_COMMAND}\` and install ${REQUIREMENTS_LOCK} in its Dockerfile`,
+    );
+  }
+  const where = `${file}: requirementsLock.requirements`;
+  const requirements = parseRequirementList(spec.requirementsLock.requirements.map((t, i) => render(t, vars, `${where}.${i}`)), where);
+  for (const [pkg, version] of Object.entries(pins)) {
+    if (requirements[normalizeName(pkg)] !== version) {
+      throw new ConfigError(`${where}: lines.${line}.pins.${stage}.${pkg} (${version}) is not among the pins the lock holds; add "{pins.${stage}}"`);
+    }
+  }
+  return { file: `${lineDir}/${REQUIREMENTS_LOCK}`, pinnedIn: configFile, requirements };
 }
 
 function labels(config: ChainConfig, stage: string, tag: string): Record<string, string> {

@@ -4,6 +4,7 @@ import { DependencyType, type CreateDependencies, type RawProjectGraphDependency
 import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig, REGISTRY_ENV } from './config';
 import { buildChainModel, type ChainModel, type ImageProject } from './model';
 import { recordDir } from './record';
+import { STAGE_GLOB } from './stage';
 
 export interface ImageChainPluginOptions {
   /** The versions file, relative to the workspace root. */
@@ -14,7 +15,6 @@ export const DOCKER_BUILD = 'docker-build';
 export const CONTAINER_TEST = 'container-test';
 export const DOCKER_PUSH = 'docker-push';
 const EXECUTORS = './tools/image-chain';
-const STAGE_GLOB = 'images/*/stage.json';
 
 function model(workspaceRoot: string, stageFiles: readonly string[], options: ImageChainPluginOptions | undefined): ChainModel {
   const configFile = options?.config ?? DEFAULT_CONFIG_FILE;

@@ -29,11 +29,19 @@ export const stageSchema = z.discriminatedUnion('kind', [
     dockerfile: z.string().default('Dockerfile'),
     buildArgs: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be a Dockerfile ARG name' }), z.string()).default({}),
     artifacts: z.array(artifact).default([]),
+    // The pins the stage installs, from lines/<line>/requirements.lock (written by `npm run lock`).
+    requirementsLock: z.object({
+      requirements: z.array(z.string(), { error: 'must be a list of templates rendering exact pins, e.g. ["{pins.base}"]' })
+        .min(1, { error: 'must name the pins the lock holds, e.g. ["{pins.base}"]' }),
+    }, { error: 'must be {"requirements": ["{pins.<stage>}", ...]}: the pins the stage installs from its lock' }).strict().optional(),
   }).strict(),
 ], { error: 'must have "kind": "dockerfile" (built from a Dockerfile) or "os" (the OS layer)' });
 
 export type StageFile = z.infer<typeof stageSchema>;
 export type DockerfileStage = Extract<StageFile, { kind: 'dockerfile' }>;
+
+/** Where stage files are, relative to the workspace root. */
+export const STAGE_GLOB = 'images/*/stage.json';
 
 /** The build arg through which every Dockerfile receives its upstream image ID. */
 export const UPSTREAM_ARG = 'UPSTREAM';

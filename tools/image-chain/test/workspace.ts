@@ -1,10 +1,16 @@
 // A throw-away Nx workspace made from the fixture, driven through the real nx CLI against the
 // real engine. Image names carry a per-workspace prefix so tests never see each other's tags.
 import { execa } from 'execa';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { globSync } from 'tinyglobby';
 import { inject } from 'vitest';
+import { DEFAULT_CONFIG_FILE, loadConfig } from '../src/config';
+import { buildChainModel } from '../src/model';
+import { renderLock } from '../src/requirements-lock';
+import { STAGE_GLOB } from '../src/stage';
 
 export const REPO = resolve(__dirname, '../../..');
 const FIXTURE = join(__dirname, 'fixtures/workspace');
@@ -41,6 +47,7 @@ export class Workspace {
     ws.edit('images/versions.json', (text) =>
       text.replaceAll('@@OS_IMAGE@@', inject('fixtureOsImage')).replaceAll('@@PREFIX@@', prefix),
     );
+    ws.relock();
     await ws.git('init', '-q', '-b', 'main');
     await ws.git('add', '-A');
     await ws.git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'fixture');
@@ -67,6 +74,23 @@ export class Workspace {
     const json = JSON.parse(this.read(file));
     change(json);
     this.write(file, JSON.stringify(json, null, 2));
+  }
+
+  /**
+   * What `npm run lock` does, offline: every stage's requirements lock rewritten from the pins.
+   * The hashes are placeholders (the fixture Dockerfiles only copy the lock, they install nothing).
+   */
+  relock(): void {
+    const { images } = buildChainModel(this.dir, globSync(STAGE_GLOB, { cwd: this.dir }), loadConfig(this.dir), DEFAULT_CONFIG_FILE);
+    for (const image of images) {
+      const lock = image.options.requirementsLock;
+      if (!lock) continue;
+      const requirements = Object.entries(lock.requirements).map(([name, version]) => ({
+        name, version, hashes: [createHash('sha256').update(`${name}==${version}`).digest('hex')],
+      }));
+      mkdirSync(dirname(this.path(lock.file)), { recursive: true });
+      this.write(lock.file, renderLock({ requirements, sourceOnly: [] }, ['fixture lock (placeholder hashes)']));
+    }
   }
 
   exists(file: string): boolean {

@@ -15,6 +15,7 @@ import { checkDockerfile } from '../dockerfile';
 import { pushByDigest } from '../publish';
 import { BUILD_CA_ARG, engineFor, hostExtraCas, interruptible, reportFailure, reuseConcurrentBuild } from './common';
 import { withProjectLock } from '../lock';
+import { checkRequirementsLock } from '../requirements-lock';
 
 export default async function dockerBuild(options: DockerBuildOptions, context: ExecutorContext): Promise<{ success: boolean }> {
   const project = context.projectName!;
@@ -31,6 +32,9 @@ async function build(options: DockerBuildOptions, context: ExecutorContext, sign
     // Refuse a Dockerfile that does not build FROM the chain before any build starts.
     const facts = checkDockerfile(readFileSync(join(root, options.dockerfile), 'utf8'), options.dockerfile);
     const extraCas = facts.args.has(BUILD_CA_ARG) ? hostExtraCas() : null;
+    // A lock that does not hold exactly the stage's pins would install other versions than the
+    // versions file says (or fail on hashes of the wrong files): refuse it before building.
+    if (options.requirementsLock) checkRequirementsLock(root, options.requirementsLock);
 
     const engine = await engineFor(root);
     const upstream = await ensureUpstream(root, engine, options.upstream!, project);

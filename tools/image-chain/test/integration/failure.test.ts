@@ -57,6 +57,34 @@ describe('a stage whose RUN fails', () => {
   });
 });
 
+describe('a requirements lock out of date with the pins', () => {
+  let ws: Workspace;
+  beforeAll(async () => {
+    ws = await Workspace.create();
+  });
+  afterAll(async () => ws?.cleanup());
+
+  it('is refused before building, naming the lock, the package, both versions and the fix; nothing recorded', async () => {
+    ws.editJson('images/versions.json', (c) => { c.lines['1.4-2'].pins.final.flask = '3.0.1'; }); // no `npm run lock`
+    const run = await ws.nx(['run', 'extension:docker-build']);
+    expect(run.code).not.toBe(0);
+    expect(run.output).toMatch(/✖ final: failed/);
+    expect(run.output).toContain('images/final/lines/1.4-2/requirements.lock is out of date with images/versions.json');
+    expect(run.output).toContain('flask: the lock has 3.0.0; images/versions.json pins 3.0.1');
+    expect(run.output).toContain('Run `npm run lock`');
+    expect(run.output).not.toMatch(/Building final FROM/);
+    expect(ws.exists('dist/images/final/image.json')).toBe(false);
+    expect(run.ran).not.toContain('extension');
+  });
+
+  it('once the lock is rewritten, the stage builds', async () => {
+    ws.relock();
+    const run = await ws.nx(['run', 'extension:docker-build']);
+    expect(run.code, run.output).toBe(0);
+    expect(run.ran.sort()).toEqual(['extension', 'final']);
+  });
+});
+
 describe('bad configuration is refused before any build, naming file and field', () => {
   let ws: Workspace;
   beforeAll(async () => {

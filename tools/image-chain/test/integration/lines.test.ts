@@ -14,6 +14,7 @@ describe('version lines', () => {
     ws.editJson('images/versions.json', (c) => {
       c.lines['1.2-1'] = { sklearn: '1.2.1', sagemaker: '1', python: '3', extension: '2.5.0', pins: { base: { 'scikit-learn': '1.2.1' }, final: { flask: '2.3.3' }, extension: { tsfresh: '0.20.2' } } };
     });
+    ws.relock(); // and its locks (npm run lock)
     await ws.commit('add line 1.2-1');
     base = String((await ws.git('rev-parse', 'HEAD')).stdout).trim();
   });

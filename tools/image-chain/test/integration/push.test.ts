@@ -50,6 +50,7 @@ describe('docker-push', () => {
 
   it('a stage whose container tests fail is never pushed', async () => {
     ws.editJson('images/versions.json', (c) => { c.lines['1.4-2'].pins.extension = { statsmodels: '0.14.4' }; });
+    ws.relock();
     const run = await ws.nx(['run', 'extension:docker-push'], env);
     expect(run.code).not.toBe(0);
     expect(run.output).toMatch(/container tests failed/);
@@ -60,6 +61,7 @@ describe('docker-push', () => {
 
   it('a registry that is down: a clear error, nothing recorded; the rerun pushes only what is missing', async () => {
     ws.editJson('images/versions.json', (c) => { c.lines['1.4-2'].pins.extension = { tsfresh: '0.20.9' }; });
+    ws.relock();
     await registry.stop(true);
     const down = await ws.nx(['run', 'extension:docker-push'], env);
     expect(down.code).not.toBe(0);
