@@ -2,7 +2,7 @@
 // upstream, their artifacts and their fully resolved build settings. Pure: no Nx, no engine.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, type ChainConfig } from './config';
+import { ConfigError, REGISTRY_ENV, type ChainConfig } from './config';
 import { contextInputs } from './dockerignore';
 import { recordDir } from './record';
 import { LOCK_COMMAND, normalizeName, parseRequirementList, REQUIREMENTS_LOCK, type RequirementsLockOptions } from './requirements-lock';
@@ -26,6 +26,12 @@ export interface DockerBuildOptions {
   /** The stage's lock and the pins it must hold (checked before building). */
   requirementsLock?: RequirementsLockOptions | null;
   revisionPaths: string[];
+  /**
+   * publish.registry; IMAGE_CHAIN_REGISTRY (an env input of the target) overrides it. Part of
+   * the cache key: a record says where its image was pushed, so one made without a registry
+   * (or for another) is no use to a machine that pulls from this one.
+   */
+  registry: string | null;
 }
 
 export interface ImageProject {
@@ -38,7 +44,7 @@ export interface ImageProject {
   upstream: string | null;
   artifactProjects: string[];
   options: DockerBuildOptions;
-  inputs: (string | { dependentTasksOutputFiles: string })[];
+  inputs: (string | { dependentTasksOutputFiles: string } | { env: string })[];
   /** Folder of the stage's container tests, when it has one. */
   containerTests: string | null;
 }
@@ -85,6 +91,7 @@ export function buildChainModel(workspaceRoot: string, stageFiles: string[], con
   }
 
   const platform = config.docker.platform ?? hostPlatform();
+  const registry = config.publish?.registry ?? null;
   const images: ImageProject[] = [];
   const recipes: RecipeProject[] = [];
   for (const [stage, { file, spec }] of stages) {
@@ -95,9 +102,9 @@ export function buildChainModel(workspaceRoot: string, stageFiles: string[], con
         name: stage, root: dir, stage, line: null, stageFile: file, recipe: null, upstream: null, artifactProjects: [],
         options: {
           stage, line: null, dockerfile: '', context: dir, lineDir: null, upstream: null, buildArgs: {}, artifacts: [],
-          tags: [tag], labels: labels(config, stage, tag), platform, os: config.os, revisionPaths: [dir, configFile],
+          tags: [tag], labels: labels(config, stage, tag), platform, os: config.os, revisionPaths: [dir, configFile], registry,
         },
-        inputs: [`{workspaceRoot}/${dir}/**/*`],
+        inputs: [`{workspaceRoot}/${dir}/**/*`, { env: REGISTRY_ENV }],
         containerTests: null,
       });
       continue;
@@ -119,7 +126,7 @@ export function buildChainModel(workspaceRoot: string, stageFiles: string[], con
         options: {
           stage, line, dockerfile: join(dir, spec.dockerfile), context: dir, lineDir, upstream, buildArgs,
           artifacts: spec.artifacts, tags: [tag], labels: labels(config, stage, tag), platform, requirementsLock,
-          revisionPaths: [dir, `${dir}/lines/${line}`],
+          revisionPaths: [dir, `${dir}/lines/${line}`], registry,
         },
         inputs: [
           ...contextInputs(workspaceRoot, dir),
@@ -128,6 +135,7 @@ export function buildChainModel(workspaceRoot: string, stageFiles: string[], con
           `{workspaceRoot}/${lineDir}/**/*`,
           { dependentTasksOutputFiles: `${recordDir(upstream)}/image.id` },
           ...spec.artifacts.map((a) => ({ dependentTasksOutputFiles: a.files })),
+          { env: REGISTRY_ENV },
         ],
         containerTests: existsSync(join(workspaceRoot, dir, CONTAINER_TESTS)) ? `${dir}/${CONTAINER_TESTS}` : null,
       });

@@ -2,6 +2,7 @@
 // needs no container registry; or, where one is reachable, a pinned upstream image by digest.
 import type { ExecutorContext } from '@nx/devkit';
 import { execa } from 'execa';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,25 @@ import { withProjectLock } from '../lock';
 import { engineFor, interruptible, reportFailure, reuseConcurrentBuild } from './common';
 
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/**
+ * debootstrap is not reproducible (file times), so every bootstrap gives a new image ID and so
+ * rebuilds the whole chain. A bootstrapped image is labelled with a digest of the settings it was
+ * made from; when the OS stage runs again with the same settings (the cache key changed for
+ * another reason, e.g. a registry was set) and the engine has that image, it is reused.
+ * `docker rmi` it to bootstrap anew.
+ */
+const OS_SETTINGS_LABEL = 'org.sagemaker-sklearn-container.os-settings';
+
+function osSettingsDigest(options: DockerBuildOptions): string {
+  const { source, suite, variant, mirror, include } = options.os!;
+  return createHash('sha256').update(JSON.stringify({ source, suite, variant, mirror, include, platform: options.platform })).digest('hex');
+}
+
+async function madeBefore(engine: Engine, options: DockerBuildOptions): Promise<string | null> {
+  const [id] = await engine.imagesLabelled(OS_SETTINGS_LABEL, osSettingsDigest(options));
+  return id ?? null;
+}
 
 async function bootstrap(engine: Engine, os: NonNullable<DockerBuildOptions['os']>, labels: Record<string, string>, work: string, signal: AbortSignal): Promise<string> {
   const rootfs = join(work, 'rootfs');
@@ -58,7 +78,13 @@ async function make(options: DockerBuildOptions, context: ExecutorContext, signa
     const engine = await engineFor(context.root);
     const os = options.os!;
     const labels = { ...options.labels, 'org.opencontainers.image.revision': await lastCommitTouching(context.root, options.revisionPaths) };
-    const id = os.source === 'registry' ? await fromRegistry(engine, os.image!, labels, work) : await bootstrap(engine, os, labels, work, signal);
+    let id: string;
+    if (os.source === 'registry') id = await fromRegistry(engine, os.image!, labels, work);
+    else {
+      const earlier = await madeBefore(engine, options);
+      if (earlier) console.log(`${project}: reusing ${earlier}, bootstrapped earlier from the same settings (docker rmi it to bootstrap anew)`);
+      id = earlier ?? (await bootstrap(engine, os, { ...labels, [OS_SETTINGS_LABEL]: osSettingsDigest(options) }, work, signal));
+    }
     await tagImage(engine, id, options.tags);
     const registry = registryOf(loadConfig(context.root));
     const pushed = registry ? [await pushByDigest(engine, registry, id, options.tags[0])] : [];

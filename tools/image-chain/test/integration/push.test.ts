@@ -74,3 +74,50 @@ describe('docker-push', () => {
     expect(again.ranTasks.sort()).toEqual(['extension:container-test', 'extension:docker-build', 'extension:docker-push']);
   });
 });
+
+describe('a registry set after the images were built without one', () => {
+  let ws: Workspace;
+  beforeAll(async () => {
+    ws = await Workspace.create();
+  });
+  afterAll(async () => ws?.cleanup());
+
+  it('is a new cache key: the stages run again (same images, from the layer cache) and are pushed', async () => {
+    const local = await ws.nx(['run', 'extension:docker-build']);
+    expect(local.code, local.output).toBe(0);
+    const ids = Object.fromEntries(['os', 'base', 'final', 'extension'].map((s) => [s, ws.record(s).image]));
+    expect(ws.record('extension').pushed).toEqual([]);
+
+    const registry = inject('registryHost');
+    const pushed = await ws.nx(['run', 'extension:docker-build'], { IMAGE_CHAIN_REGISTRY: registry });
+    expect(pushed.code, pushed.output).toBe(0);
+    expect(pushed.ran.sort()).toEqual(['base', 'extension', 'final', 'os']);
+    for (const [stage, id] of Object.entries(ids)) {
+      const record = ws.record(stage);
+      expect(record.image, stage).toBe(id);
+      // The build pushes by digest (release tags are docker-push's): the manifest is there.
+      const [name, digest] = record.pushed[0].split('@');
+      expect(name, stage).toBe(`${registry}/${record.tags[0].split(':')[0]}`);
+      expect(await digestOf(registry, record.tags[0].split(':')[0], digest), stage).toBe(digest);
+    }
+  });
+
+  it('an OS stage bootstrapped from Debian is reused from the same settings, not bootstrapped again (a new ID would rebuild the chain)', async () => {
+    const debian = await Workspace.create();
+    try {
+      debian.editJson('images/versions.json', (c) => { c.os.source = 'debootstrap'; delete c.os.image; });
+      await debian.commit('bootstrap the OS');
+      const first = await debian.nx(['run', 'os:docker-build']);
+      expect(first.code, first.output).toBe(0);
+      const id = debian.record('os').image;
+      const again = await debian.nx(['run', 'os:docker-build'], { IMAGE_CHAIN_REGISTRY: inject('registryHost') });
+      expect(again.code, again.output).toBe(0);
+      expect(again.ran).toEqual(['os']);
+      expect(again.output).toMatch(/reusing sha256:\w+, bootstrapped earlier from the same settings/);
+      expect(debian.record('os').image).toBe(id);
+      expect(debian.record('os').pushed).toHaveLength(1);
+    } finally {
+      await debian.cleanup();
+    }
+  }, 600_000);
+});
