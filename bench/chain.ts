@@ -8,78 +8,23 @@
 //
 // It works in a copy of the workspace (its Nx cache and records copied along), so the tree you
 // work in is never edited.
-import { execa } from 'execa';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { hostExtraCas } from '../tools/image-chain/src/executors/common';
-import { loadConfig } from '../tools/image-chain/src/config';
-import { buildChainModel } from '../tools/image-chain/src/model';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { readRecord } from '../tools/image-chain/src/record';
+import { copyWorkspace, dockerBuildsRan, manualChain, median, nxIn, timed, writeSection } from './common';
 
-const REPO = resolve(__dirname, '..');
+export { writeSection } from './common';
+
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 3;
-const env = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', FORCE_COLOR: '0' };
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
-async function timed(fn: () => Promise<void>): Promise<number> {
-  const t = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - t) / 1e9;
-}
-
-function copyWorkspace(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-ws-'));
-  for (const entry of ['nx.json', '.nxignore', 'package.json', 'tsconfig.base.json', '.env', 'images', 'packages', 'tools', 'dist', '.nx']) {
-    if (existsSync(join(REPO, entry))) cpSync(join(REPO, entry), join(dir, entry), { recursive: true });
-  }
-  symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
-  return dir;
-}
 
 async function main(): Promise<void> {
-  const ws = copyWorkspace();
-  await execa('git', ['init', '-q', '-b', 'main'], { cwd: ws });
-  await execa('git', ['add', '-A'], { cwd: ws });
-  await execa('git', ['-c', 'user.name=b', '-c', 'user.email=b@b', 'commit', '-qm', 'bench'], { cwd: ws });
-  const nx = async (...args: string[]) => {
-    const r = await execa('node', [join(ws, 'node_modules/nx/dist/bin/nx.js'), ...args, '--output-style=static'], { cwd: ws, env, reject: false, all: true });
-    if (r.exitCode !== 0) throw new Error(`nx ${args.join(' ')} failed:\n${String(r.all).slice(-3000)}`);
-    return String(r.all);
-  };
+  const ws = await copyWorkspace({ withCache: true });
+  const nx = nxIn(ws);
   console.log(`bench workspace: ${ws}; warming up (builds whatever the copied cache lacks)`);
   await nx('run', 'extension:docker-build');
 
   // The manual README steps: the same Dockerfiles, contexts and rendered build args.
-  const config = loadConfig(ws);
-  const model = buildChainModel(ws, ['images/os/stage.json', 'images/base/stage.json', 'images/final/stage.json', 'images/extension/stage.json'], config, 'images/versions.json');
-  const osImage = readRecord(ws, 'os').image;
-  const cas = hostExtraCas();
-  const manual = async () => {
-    const pkg = join(ws, 'packages/sagemaker-sklearn-container');
-    rmSync(join(pkg, 'dist'), { recursive: true, force: true });
-    await execa('python3', ['-m', 'build', '--wheel', '--no-isolation', '--outdir', 'dist', '.'], { cwd: pkg, env: { ...env, SOURCE_DATE_EPOCH: '315532800' } });
-    let upstream = osImage;
-    for (const stage of ['base', 'final', 'extension']) {
-      const image = model.images.find((i) => i.name === stage)!;
-      const context = join(ws, image.options.context);
-      if (stage === 'final') {
-        mkdirSync(join(context, 'wheels'), { recursive: true });
-        cpSync(join(pkg, 'dist'), join(context, 'wheels'), { recursive: true });
-      }
-      const args = ['build', '--network', 'host', '-q', '-t', `bench-manual-${stage}`, '--build-arg', `UPSTREAM=${upstream}`];
-      for (const [k, v] of Object.entries(image.options.buildArgs)) args.push('--build-arg', `${k}=${v}`);
-      if (cas) args.push('--build-arg', `BUILD_CA_CERT_B64=${cas}`);
-      args.push(context);
-      const r = await execa('docker', args, { env: { ...env, DOCKER_BUILDKIT: '0' } });
-      upstream = String(r.stdout).trim().split('\n').pop()!;
-      if (stage === 'final') rmSync(join(context, 'wheels'), { recursive: true, force: true });
-    }
-  };
+  const manual = manualChain(ws, readRecord(ws, 'os').image);
   await manual(); // warm the manual side's layer cache too
 
   let edit = 0;
@@ -113,7 +58,7 @@ async function main(): Promise<void> {
       scenario.change();
       let out = '';
       ours.push(await timed(async () => { out = await nx('run', 'extension:docker-build'); }));
-      builds = [...out.matchAll(/^> nx run \S+:docker-build(?!.*(cache|left as is))/gm)].length;
+      builds = dockerBuildsRan(out);
       scenario.change();
       theirs.push(await timed(manual));
     }
@@ -136,20 +81,6 @@ async function main(): Promise<void> {
     'Targets (issue "image chain"): no-op at most 1.5 s with zero docker builds; the change scenarios at most 1.1x the manual steps.',
   ].join('\n');
   writeSection('chain', section);
-}
-
-/** Replaces (or appends) one benchmark's section in docs/benchmarks.md. */
-export function writeSection(key: string, body: string): void {
-  const file = join(REPO, 'docs/benchmarks.md');
-  const begin = `<!-- bench:${key}:begin -->`;
-  const end = `<!-- bench:${key}:end -->`;
-  let text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\nEach section is written by the script it names.\n';
-  const block = `${begin}\n${body}\n${end}`;
-  const s = text.indexOf(begin);
-  const e = text.indexOf(end);
-  text = s >= 0 && e >= 0 ? `${text.slice(0, s)}${block}${text.slice(e + end.length)}` : `${text.trimEnd()}\n\n${block}\n`;
-  mkdirSync(join(REPO, 'docs'), { recursive: true });
-  writeFileSync(file, text);
 }
 
 if (require.main === module) {
