@@ -54,6 +54,14 @@ export class Workspace {
     return ws;
   }
 
+  /** A fresh workspace whose chain has been built once (the starting point of most suites). */
+  static async built(options: { fixture?: string; prefix?: string } = {}): Promise<Workspace> {
+    const ws = await Workspace.create(options);
+    const run = await ws.nx(['run', 'extension:docker-build']);
+    if (run.code !== 0) throw new Error(`the fixture chain did not build:\n${run.output}`);
+    return ws;
+  }
+
   path(file: string): string {
     return join(this.dir, file);
   }

@@ -17,7 +17,7 @@ from sagemaker_sklearn_container import environment
 from sagemaker_sklearn_container.encoders import RequestError
 from sagemaker_sklearn_container.errors import ContainerError, UserError
 from sagemaker_sklearn_container.hooks import ModelHandler
-from sagemaker_sklearn_container.multi_model import ModelCache, ModelRegistry, RegistryError
+from sagemaker_sklearn_container.multi_model import ModelCache, ModelRegistry
 
 logger = logging.getLogger(__name__)
 
@@ -66,10 +66,6 @@ def create_app(settings: environment.ServingSettings | None = None) -> Flask:
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(RequestError)
     def request_error(exc: RequestError):
-        return _error(exc.status, exc.message)
-
-    @app.errorhandler(RegistryError)
-    def registry_error(exc: RegistryError):
         return _error(exc.status, exc.message)
 
     @app.errorhandler(HTTPException)

@@ -24,17 +24,14 @@ import threading
 import uuid
 from dataclasses import dataclass
 
+from sagemaker_sklearn_container.encoders import RequestError
 from sagemaker_sklearn_container.hooks import ModelHandler
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
-class RegistryError(Exception):
-    status = 400
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+class RegistryError(RequestError):
+    """A request about models the registry cannot serve; answered with its status."""
 
 
 class InvalidModel(RegistryError):

@@ -6,9 +6,7 @@ import { Workspace } from '../workspace';
 describe('cache keys', () => {
   let ws: Workspace;
   beforeAll(async () => {
-    ws = await Workspace.create();
-    const run = await ws.nx(['run', 'extension:docker-build']);
-    expect(run.code, run.output).toBe(0);
+    ws = await Workspace.built();
   });
   afterAll(async () => ws?.cleanup());
 

@@ -30,9 +30,7 @@ async function expectConsistentChain(ws: Workspace): Promise<void> {
 describe('images removed from the engine', () => {
   let ws: Workspace;
   beforeAll(async () => {
-    ws = await Workspace.create();
-    const run = await ws.nx(['run', 'extension:docker-build']);
-    expect(run.code, run.output).toBe(0);
+    ws = await Workspace.built();
   });
   afterAll(async () => ws?.cleanup());
 
