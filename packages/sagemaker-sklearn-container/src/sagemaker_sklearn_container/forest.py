@@ -19,15 +19,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.ensemble import (
-    ExtraTreesClassifier,
-    ExtraTreesRegressor,
-    RandomForestClassifier,
-    RandomForestRegressor,
-)
 
-_CLASSIFIERS = (RandomForestClassifier, ExtraTreesClassifier)
-_REGRESSORS = (RandomForestRegressor, ExtraTreesRegressor)
+_FOREST_MODULE = "sklearn.ensemble._forest"
+_CLASSIFIERS = ("RandomForestClassifier", "ExtraTreesClassifier")
+_REGRESSORS = ("RandomForestRegressor", "ExtraTreesRegressor")
 
 
 def _plain_input(model: Any, data: Any) -> np.ndarray | None:
@@ -45,15 +40,17 @@ def _plain_input(model: Any, data: Any) -> np.ndarray | None:
 
 def predict(model: Any, data: Any) -> np.ndarray | None:
     """``model.predict(data)`` for a plain forest, or None when the fast path does not apply."""
-    kind = type(model)  # exact types: a subclass may change how it predicts
-    if kind not in _CLASSIFIERS and kind not in _REGRESSORS:
+    # Exact classes, by name: a subclass may predict differently, and importing
+    # scikit-learn here would cost every serving worker its memory before a model needs it.
+    kind = type(model)
+    if kind.__module__ != _FOREST_MODULE or kind.__name__ not in _CLASSIFIERS + _REGRESSORS:
         return None
     if getattr(model, "n_outputs_", None) != 1 or not getattr(model, "estimators_", None):
         return None
     X = _plain_input(model, data)
     if X is None:
         return None
-    if kind in _CLASSIFIERS:
+    if kind.__name__ in _CLASSIFIERS:
         proba = np.zeros((X.shape[0], model.n_classes_), dtype=np.float64)
         for tree in model.estimators_:
             proba += tree.predict_proba(X, check_input=False)
