@@ -121,13 +121,6 @@ export class Engine {
     return found;
   }
 
-  /** IDs of the images carrying label=value. */
-  async imagesLabelled(label: string, value: string): Promise<string[]> {
-    const result = await this.run(['image', 'ls', '--no-trunc', '--quiet', '--filter', `label=${label}=${value}`]);
-    if (result.exitCode !== 0) this.fail('image ls', String(result.stderr));
-    return [...new Set(String(result.stdout ?? '').split('\n').map((l) => l.trim()).filter(Boolean))];
-  }
-
   async tag(image: string, tag: string): Promise<void> {
     const result = await this.run(['image', 'tag', image, tag]);
     if (result.exitCode !== 0) this.fail(`image tag ${image} ${tag}`, String(result.stderr));

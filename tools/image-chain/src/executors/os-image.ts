@@ -20,21 +20,21 @@ const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /**
  * debootstrap is not reproducible (file times), so every bootstrap gives a new image ID and so
- * rebuilds the whole chain. A bootstrapped image is labelled with a digest of the settings it was
- * made from; when the OS stage runs again with the same settings (the cache key changed for
- * another reason, e.g. a registry was set) and the engine has that image, it is reused.
- * `docker rmi` it to bootstrap anew.
+ * rebuilds the whole chain. A bootstrapped image also gets a tag naming a digest of the settings
+ * it was made from; when the OS stage runs again with the same settings (its cache key changed
+ * for another reason, e.g. a registry was set) and the engine still has that tag, the image is
+ * reused. A tag, not a label: labels are inherited, so every image built FROM the OS would match.
  */
-const OS_SETTINGS_LABEL = 'org.sagemaker-sklearn-container.os-settings';
-
-function osSettingsDigest(options: DockerBuildOptions): string {
+function settingsTag(options: DockerBuildOptions): string {
   const { source, suite, variant, mirror, include } = options.os!;
-  return createHash('sha256').update(JSON.stringify({ source, suite, variant, mirror, include, platform: options.platform })).digest('hex');
+  const digest = createHash('sha256').update(JSON.stringify({ source, suite, variant, mirror, include, platform: options.platform })).digest('hex');
+  const repository = options.tags[0].slice(0, options.tags[0].lastIndexOf(':'));
+  return `${repository}:settings-${digest.slice(0, 24)}`;
 }
 
 async function madeBefore(engine: Engine, options: DockerBuildOptions): Promise<string | null> {
-  const [id] = await engine.imagesLabelled(OS_SETTINGS_LABEL, osSettingsDigest(options));
-  return id ?? null;
+  const tag = settingsTag(options);
+  return (await engine.inspect([tag])).get(tag)?.Id ?? null;
 }
 
 async function bootstrap(engine: Engine, os: NonNullable<DockerBuildOptions['os']>, labels: Record<string, string>, work: string, signal: AbortSignal): Promise<string> {
@@ -82,8 +82,9 @@ async function make(options: DockerBuildOptions, context: ExecutorContext, signa
     if (os.source === 'registry') id = await fromRegistry(engine, os.image!, labels, work);
     else {
       const earlier = await madeBefore(engine, options);
-      if (earlier) console.log(`${project}: reusing ${earlier}, bootstrapped earlier from the same settings (docker rmi it to bootstrap anew)`);
-      id = earlier ?? (await bootstrap(engine, os, { ...labels, [OS_SETTINGS_LABEL]: osSettingsDigest(options) }, work, signal));
+      if (earlier) console.log(`${project}: reusing ${earlier}, bootstrapped earlier from the same settings (to bootstrap anew: docker rmi ${settingsTag(options)})`);
+      id = earlier ?? (await bootstrap(engine, os, labels, work, signal));
+      if (!earlier) await engine.tag(id, settingsTag(options));
     }
     await tagImage(engine, id, options.tags);
     const registry = registryOf(loadConfig(context.root));

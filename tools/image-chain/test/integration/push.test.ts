@@ -107,13 +107,15 @@ describe('a registry set after the images were built without one', () => {
     try {
       debian.editJson('images/versions.json', (c) => { c.os.source = 'debootstrap'; delete c.os.image; });
       await debian.commit('bootstrap the OS');
-      const first = await debian.nx(['run', 'os:docker-build']);
+      // The whole chain: images built FROM the OS must never pass for it when it is reused.
+      const first = await debian.nx(['run', 'extension:docker-build']);
       expect(first.code, first.output).toBe(0);
       const id = debian.record('os').image;
       const again = await debian.nx(['run', 'os:docker-build'], { IMAGE_CHAIN_REGISTRY: inject('registryHost') });
       expect(again.code, again.output).toBe(0);
       expect(again.ran).toEqual(['os']);
       expect(again.output).toMatch(/reusing sha256:\w+, bootstrapped earlier from the same settings/);
+      expect(again.output).toContain(`reusing ${id},`);
       expect(debian.record('os').image).toBe(id);
       expect(debian.record('os').pushed).toHaveLength(1);
     } finally {
