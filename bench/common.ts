@@ -39,7 +39,9 @@ const NOT_SOURCES = /\/(dist|__pycache__|\.pytest_cache|\.ruff_cache)(\/|$)|\/\.
 export async function copyWorkspace(options: { from?: string; withCache?: boolean } = {}): Promise<string> {
   const from = options.from ?? REPO;
   const dir = mkdtempSync(join(tmpdir(), 'bench-ws-'));
-  const entries = ['nx.json', '.nxignore', 'package.json', 'tsconfig.base.json', '.env', 'images', 'packages', 'tools'];
+  // The lockfile and .gitignore too: Nx hashes the one and reads the other, so without them no
+  // cached entry matches and the copy rebuilds everything (under the real tags).
+  const entries = ['nx.json', '.nxignore', '.gitignore', 'package.json', 'package-lock.json', 'tsconfig.base.json', '.env', 'images', 'packages', 'tools'];
   if (options.withCache) entries.push('dist', '.nx');
   for (const entry of entries) {
     if (!existsSync(join(from, entry))) continue;
