@@ -1,6 +1,6 @@
 // Builds one image stage FROM the exact upstream image ID, verifies it, records it, then tags it.
 import type { ExecutorContext } from '@nx/devkit';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { globSync } from 'tinyglobby';
@@ -55,12 +55,16 @@ async function build(options: DockerBuildOptions, context: ExecutorContext, sign
     const revision = await lastCommitTouching(root, [...options.revisionPaths, ...artifactRoots]);
     const iidFile = join(staged, '.image-chain.iid');
     const dockerfile = join(staged, options.dockerfile.slice(options.context.length + 1));
+    // The labels as one LABEL step at the end of the staged copy: the legacy builder makes one
+    // step, a container each, per --label flag.
+    const labels = { ...options.labels, 'org.opencontainers.image.revision': revision };
+    appendFileSync(dockerfile, `\nLABEL ${Object.entries(labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}\n`);
     console.log(`Building ${project} FROM ${options.upstream} (${upstream.image.slice(0, 19)})`);
     await engine.build({
       dockerfile,
       context: staged,
       buildArgs: { [UPSTREAM_ARG]: upstream.image, ...options.buildArgs, ...(extraCas ? { [BUILD_CA_ARG]: extraCas } : {}) },
-      labels: { ...options.labels, 'org.opencontainers.image.revision': revision },
+      labels: {},
       network: engine.network,
       platform: options.platform === undefined ? undefined : options.platform,
       iidFile,
