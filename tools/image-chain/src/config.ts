@@ -151,9 +151,19 @@ export function loadConfig(workspaceRoot: string, file = DEFAULT_CONFIG_FILE): C
   return parseConfig(raw, file);
 }
 
-/** Where images are pushed: IMAGE_CHAIN_REGISTRY, else publish.registry, else nowhere. */
+/** The registry images travel through: IMAGE_CHAIN_REGISTRY, else publish.registry, else none. */
 export function registryOf(config: ChainConfig): string | null {
   return process.env.IMAGE_CHAIN_REGISTRY || config.publish?.registry || null;
 }
 
 export const REGISTRY_ENV = 'IMAGE_CHAIN_REGISTRY';
+
+/**
+ * Where builds push by digest: the registry, unless IMAGE_CHAIN_PUSH=false. Untrusted runs
+ * (pull requests) name the registry too, so their cache keys match the shared entries and they
+ * pull what those recorded, but cannot push: what they build stays local (and their read-only
+ * cache token keeps it out of the shared cache).
+ */
+export function pushRegistryOf(config: ChainConfig): string | null {
+  return process.env.IMAGE_CHAIN_PUSH === 'false' ? null : registryOf(config);
+}

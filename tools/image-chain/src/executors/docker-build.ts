@@ -10,7 +10,7 @@ import type { DockerBuildOptions } from '../model';
 import { removeRecord, writeRecord } from '../record';
 import { UPSTREAM_ARG } from '../stage';
 import { ensureUpstream, isBuiltFrom, tagImage } from '../presence';
-import { loadConfig, registryOf } from '../config';
+import { loadConfig, pushRegistryOf } from '../config';
 import { checkDockerfile } from '../dockerfile';
 import { pushByDigest } from '../publish';
 import { BUILD_CA_ARG, engineFor, hostExtraCas, interruptible, reportFailure, reuseConcurrentBuild } from './common';
@@ -78,7 +78,7 @@ async function build(options: DockerBuildOptions, context: ExecutorContext, sign
     // Tags go on the verified image; the record comes last, so no run reports it before then.
     await tagImage(engine, built, options.tags);
     // With a registry, the image travels by digest: another machine's cache hit pulls it.
-    const registry = registryOf(loadConfig(root));
+    const registry = pushRegistryOf(loadConfig(root));
     const pushed = registry ? [await pushByDigest(engine, registry, id, options.tags[0])] : [];
     writeRecord(root, {
       schema: 1, project, stage: options.stage, line: options.line, image: id, tags: options.tags,

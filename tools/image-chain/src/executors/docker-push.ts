@@ -23,6 +23,9 @@ export default async function dockerPush(options: DockerPushOptions, context: Ex
   try {
     const config = loadConfig(context.root);
     const registry = registryOf(config);
+    if (process.env.IMAGE_CHAIN_PUSH === 'false') {
+      throw new Error('IMAGE_CHAIN_PUSH=false: this run may not push; leave docker-push out of it (tools/ci/pipeline.sh does)');
+    }
     if (!registry) {
       throw new Error('No registry to push to: set IMAGE_CHAIN_REGISTRY (e.g. 127.0.0.1:5000) or "publish.registry" in images/versions.json');
     }

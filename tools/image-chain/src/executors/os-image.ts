@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Engine } from '../engine';
-import { loadConfig, registryOf } from '../config';
+import { loadConfig, pushRegistryOf } from '../config';
 import { lastCommitTouching } from '../git';
 import { pushByDigest } from '../publish';
 import type { DockerBuildOptions } from '../model';
@@ -87,7 +87,7 @@ async function make(options: DockerBuildOptions, context: ExecutorContext, signa
       if (!earlier) await engine.tag(id, settingsTag(options));
     }
     await tagImage(engine, id, options.tags);
-    const registry = registryOf(loadConfig(context.root));
+    const registry = pushRegistryOf(loadConfig(context.root));
     const pushed = registry ? [await pushByDigest(engine, registry, id, options.tags[0])] : [];
     writeRecord(context.root, {
       schema: 1, project, stage: options.stage, line: null, image: id, tags: options.tags, upstream: null,

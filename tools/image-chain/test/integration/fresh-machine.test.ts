@@ -25,7 +25,8 @@ describe('fresh-machine restore through the registry and the shared cache', () =
     engineB = await startSecondEngine();
     envA = { IMAGE_CHAIN_REGISTRY: registry, NX_SELF_HOSTED_REMOTE_CACHE_SERVER: cache.url, NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: cache.rwToken };
     // An untrusted machine: read-only token, its own engine, nothing else.
-    envB = { DOCKER_HOST: engineB.host, NX_SELF_HOSTED_REMOTE_CACHE_SERVER: cache.url, NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: cache.roToken };
+    // B names the registry as A did (it is part of the cache key) but, untrusted, never pushes.
+    envB = { DOCKER_HOST: engineB.host, IMAGE_CHAIN_REGISTRY: registry, IMAGE_CHAIN_PUSH: 'false', NX_SELF_HOSTED_REMOTE_CACHE_SERVER: cache.url, NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: cache.roToken };
   });
   afterAll(async () => {
     await engineB?.stop();
@@ -60,11 +61,12 @@ describe('fresh-machine restore through the registry and the shared cache', () =
     expect(run.output).toMatch(/1 passed/);
   });
 
-  it('a read-only token cannot write: a change built on B is not stored in the shared cache', async () => {
+  it('a read-only token cannot write, and IMAGE_CHAIN_PUSH=false pushes nothing: a change built on B stays on B', async () => {
     b.edit('images/extension/Dockerfile', (t) => `${t}RUN echo only-on-b > /b\n`);
     const run = await b.nx(['run', 'extension:docker-build'], envB);
     expect(run.code, run.output).toBe(0);
     expect(run.ran).toEqual(['extension']);
+    expect(b.record('extension').pushed).toEqual([]);
     const hash = b.record('extension').inputHash;
     const res = await fetch(`${cache.url}/v1/cache/${hash}`, { headers: { Authorization: `Bearer ${cache.rwToken}` } });
     expect(res.status).toBe(404);
