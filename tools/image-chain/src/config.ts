@@ -87,7 +87,7 @@ export const configSchema = z.object({
     const seen = new Map<string, { stage: string; version: string }>();
     for (const [stage, table] of Object.entries(l.pins)) {
       for (const [pkg, version] of Object.entries(table)) {
-        const key = pkg.toLowerCase().replace(/[-_.]+/g, '-');
+        const key = normalizeName(pkg);
         const first = seen.get(key);
         if (first && first.version !== version) {
           ctx.addIssue({ code: 'custom', path: ['lines', name, 'pins', stage, pkg], message: `is ${version} but pins.${first.stage} has ${pkg} ${first.version}: pins of one line cannot work together unless they agree` });
@@ -151,6 +151,11 @@ export function loadConfig(workspaceRoot: string, file = DEFAULT_CONFIG_FILE): C
   return parseConfig(raw, file);
 }
 
+/** PEP 503 name normalization: "Flask", "zope.event" and "zope_event" name one project each. */
+export function normalizeName(name: string): string {
+  return name.toLowerCase().replace(/[-_.]+/g, '-');
+}
+
 /** The registry images travel through: IMAGE_CHAIN_REGISTRY, else publish.registry, else none. */
 export function registryOf(config: ChainConfig): string | null {
   return process.env.IMAGE_CHAIN_REGISTRY || config.publish?.registry || null;
@@ -165,5 +170,10 @@ export const REGISTRY_ENV = 'IMAGE_CHAIN_REGISTRY';
  * cache token keeps it out of the shared cache).
  */
 export function pushRegistryOf(config: ChainConfig): string | null {
-  return process.env.IMAGE_CHAIN_PUSH === 'false' ? null : registryOf(config);
+  return pushForbidden() ? null : registryOf(config);
+}
+
+/** IMAGE_CHAIN_PUSH=false: this run may pull from the registry but never push to it. */
+export function pushForbidden(): boolean {
+  return process.env.IMAGE_CHAIN_PUSH === 'false';
 }

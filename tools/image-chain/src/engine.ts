@@ -52,11 +52,19 @@ export function noEngineMessage(client: string, detail: string): string {
   ].join('\n');
 }
 
+/**
+ * One Dockerfile LABEL instruction for all labels (values quoted). Labels go into the image this
+ * way, not as `docker build --label`: the classic builder makes a build step, a container each,
+ * per --label flag.
+ */
+export function labelInstruction(labels: Record<string, string>): string {
+  return `LABEL ${Object.entries(labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}`;
+}
+
 export interface BuildOptions {
   dockerfile: string;
   context: string;
   buildArgs: Record<string, string>;
-  labels: Record<string, string>;
   network: string;
   platform?: string;
   iidFile: string;
@@ -141,7 +149,6 @@ export class Engine {
     if (options.network !== 'default') args.push('--network', options.network);
     if (options.platform) args.push('--platform', options.platform);
     for (const [key, value] of Object.entries(options.buildArgs)) args.push('--build-arg', `${key}=${value}`);
-    for (const [key, value] of Object.entries(options.labels)) args.push('--label', `${key}=${value}`);
     args.push(options.context);
 
     const { result, tail, lastStep } = await this.streamed(args, { env: { DOCKER_BUILDKIT: '0' }, signal: options.signal });

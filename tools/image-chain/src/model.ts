@@ -2,10 +2,10 @@
 // upstream, their artifacts and their fully resolved build settings. Pure: no Nx, no engine.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, REGISTRY_ENV, type ChainConfig } from './config';
+import { ConfigError, normalizeName, REGISTRY_ENV, type ChainConfig } from './config';
 import { contextInputs } from './dockerignore';
 import { recordDir } from './record';
-import { LOCK_COMMAND, normalizeName, parseRequirementList, REQUIREMENTS_LOCK, type RequirementsLockOptions } from './requirements-lock';
+import { LOCK_COMMAND, parseRequirementList, REQUIREMENTS_LOCK, type RequirementsLockOptions } from './requirements-lock';
 import { loadStage, stageNameOf, type DockerfileStage, type StageFile } from './stage';
 import { imageTag, projectName } from './tags';
 import { lineVariables, osVariables, render, type Variables } from './template';

@@ -1,7 +1,7 @@
 // The files the package index has for one exact version, with their sha256, read from the
 // index's JSON API (PEP 691: the /simple/ pages pip itself downloads from, in JSON). Hashes are
 // taken from there, not computed from a download, so a lock costs one request per project.
-import { normalizeName } from './requirements-lock';
+import { normalizeName } from './config';
 
 export const PYPI_SIMPLE = 'https://pypi.org/simple';
 

@@ -6,7 +6,7 @@
 // with the pins, so an edited pin can never build from a stale lock.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError } from './config';
+import { ConfigError, normalizeName } from './config';
 
 /** The lock's file name, in the stage's line folder (merged into the build context's root). */
 export const REQUIREMENTS_LOCK = 'requirements.lock';
@@ -40,11 +40,6 @@ export class RequirementsLockError extends Error {
     super(message);
     this.name = 'RequirementsLockError';
   }
-}
-
-/** PEP 503 name normalization: "Flask", "zope.event" and "zope_event" name one project each. */
-export function normalizeName(name: string): string {
-  return name.toLowerCase().replace(/[-_.]+/g, '-');
 }
 
 const PIN = /^([A-Za-z0-9][A-Za-z0-9._-]*)==([0-9][A-Za-z0-9.+!-]*)$/;

@@ -4,7 +4,7 @@ import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { globSync } from 'tinyglobby';
-import { BuildError } from '../engine';
+import { BuildError, labelInstruction } from '../engine';
 import { lastCommitTouching } from '../git';
 import type { DockerBuildOptions } from '../model';
 import { removeRecord, writeRecord } from '../record';
@@ -55,16 +55,12 @@ async function build(options: DockerBuildOptions, context: ExecutorContext, sign
     const revision = await lastCommitTouching(root, [...options.revisionPaths, ...artifactRoots]);
     const iidFile = join(staged, '.image-chain.iid');
     const dockerfile = join(staged, options.dockerfile.slice(options.context.length + 1));
-    // The labels as one LABEL step at the end of the staged copy: the legacy builder makes one
-    // step, a container each, per --label flag.
-    const labels = { ...options.labels, 'org.opencontainers.image.revision': revision };
-    appendFileSync(dockerfile, `\nLABEL ${Object.entries(labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}\n`);
+    appendFileSync(dockerfile, `\n${labelInstruction({ ...options.labels, 'org.opencontainers.image.revision': revision })}\n`);
     console.log(`Building ${project} FROM ${options.upstream} (${upstream.image.slice(0, 19)})`);
     await engine.build({
       dockerfile,
       context: staged,
       buildArgs: { [UPSTREAM_ARG]: upstream.image, ...options.buildArgs, ...(extraCas ? { [BUILD_CA_ARG]: extraCas } : {}) },
-      labels: {},
       network: engine.network,
       platform: options.platform === undefined ? undefined : options.platform,
       iidFile,

@@ -3,7 +3,7 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig, registryOf } from '../config';
+import { loadConfig, pushForbidden, registryOf } from '../config';
 import { ensurePresent } from '../presence';
 import { publishTags } from '../publish';
 import { readRecord } from '../record';
@@ -23,7 +23,7 @@ export default async function dockerPush(options: DockerPushOptions, context: Ex
   try {
     const config = loadConfig(context.root);
     const registry = registryOf(config);
-    if (process.env.IMAGE_CHAIN_PUSH === 'false') {
+    if (pushForbidden()) {
       throw new Error('IMAGE_CHAIN_PUSH=false: this run may not push; leave docker-push out of it (tools/ci/pipeline.sh does)');
     }
     if (!registry) {

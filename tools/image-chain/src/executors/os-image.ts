@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Engine } from '../engine';
+import { labelInstruction, type Engine } from '../engine';
 import { loadConfig, pushRegistryOf } from '../config';
 import { lastCommitTouching } from '../git';
 import { pushByDigest } from '../publish';
@@ -32,11 +32,6 @@ function settingsTag(options: DockerBuildOptions): string {
   return `${repository}:settings-${digest.slice(0, 24)}`;
 }
 
-async function madeBefore(engine: Engine, options: DockerBuildOptions): Promise<string | null> {
-  const tag = settingsTag(options);
-  return (await engine.inspect([tag])).get(tag)?.Id ?? null;
-}
-
 async function bootstrap(engine: Engine, os: NonNullable<DockerBuildOptions['os']>, labels: Record<string, string>, work: string, signal: AbortSignal): Promise<string> {
   const rootfs = join(work, 'rootfs');
   const args = [`--variant=${os.variant}`];
@@ -52,16 +47,16 @@ async function bootstrap(engine: Engine, os: NonNullable<DockerBuildOptions['os'
   rmSync(join(rootfs, 'var/cache/apt/archives'), { recursive: true, force: true });
   const tar = join(work, 'rootfs.tar');
   await execa('tar', ['--numeric-owner', '-C', rootfs, '-cf', tar, '.']);
-  const changes = [`ENV PATH=${PATH}`, 'CMD ["bash"]', ...Object.entries(labels).map(([k, v]) => `LABEL ${k}="${v}"`)];
+  const changes = [`ENV PATH=${PATH}`, 'CMD ["bash"]', labelInstruction(labels)];
   return engine.importTar(tar, changes);
 }
 
 async function fromRegistry(engine: Engine, image: string, labels: Record<string, string>, work: string): Promise<string> {
   await engine.pull(image);
   // A one-line build adds our labels; FROM by digest keeps the pin exact.
-  writeFileSync(join(work, 'Dockerfile'), `FROM ${image}\n`);
+  writeFileSync(join(work, 'Dockerfile'), `FROM ${image}\n${labelInstruction(labels)}\n`);
   const iidFile = join(work, 'iid');
-  await engine.build({ dockerfile: join(work, 'Dockerfile'), context: work, buildArgs: {}, labels, network: 'default', iidFile });
+  await engine.build({ dockerfile: join(work, 'Dockerfile'), context: work, buildArgs: {}, network: 'default', iidFile });
   return readFileSync(iidFile, 'utf8').trim();
 }
 
@@ -81,10 +76,15 @@ async function make(options: DockerBuildOptions, context: ExecutorContext, signa
     let id: string;
     if (os.source === 'registry') id = await fromRegistry(engine, os.image!, labels, work);
     else {
-      const earlier = await madeBefore(engine, options);
-      if (earlier) console.log(`${project}: reusing ${earlier}, bootstrapped earlier from the same settings (to bootstrap anew: docker rmi ${settingsTag(options)})`);
-      id = earlier ?? (await bootstrap(engine, os, labels, work, signal));
-      if (!earlier) await engine.tag(id, settingsTag(options));
+      const reuseTag = settingsTag(options);
+      const earlier = (await engine.inspect([reuseTag])).get(reuseTag)?.Id;
+      if (earlier) {
+        console.log(`${project}: reusing ${earlier}, bootstrapped earlier from the same settings (to bootstrap anew: docker rmi ${reuseTag})`);
+        id = earlier;
+      } else {
+        id = await bootstrap(engine, os, labels, work, signal);
+        await engine.tag(id, reuseTag);
+      }
     }
     await tagImage(engine, id, options.tags);
     const registry = pushRegistryOf(loadConfig(context.root));
