@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from './config';
+import { ConfigError, configuredFile, DEFAULT_CONFIG_FILE, parseConfig } from './config';
 
 const REAL = JSON.parse(readFileSync(join(__dirname, '../../../images/versions.json'), 'utf8'));
 const FILE = 'images/versions.json';
@@ -38,5 +39,22 @@ describe('the versions file', () => {
     ['an OS image pinned by tag', (c: any) => ((c.os.source = 'registry'), (c.os.image = 'debian:bookworm')), 'os.image: must be an image pinned by digest'],
   ])('%s is named with its field', (_what, change, message) => {
     expect(errorOf(change)).toContain(message);
+  });
+});
+
+describe('configuredFile', () => {
+  const workspaceWith = (nxJson: unknown): string => {
+    const dir = mkdtempSync(join(tmpdir(), 'configured-'));
+    if (nxJson !== undefined) writeFileSync(join(dir, 'nx.json'), JSON.stringify(nxJson));
+    return dir;
+  };
+
+  it.each([
+    ['the plugin option', { plugins: [{ plugin: './tools/image-chain', options: { config: 'conf/lines.json' } }] }, 'conf/lines.json'],
+    ['the option however the plugin path is written', { plugins: ['nx/other', { plugin: 'tools/image-chain/index.js', options: { config: 'a.json' } }] }, 'a.json'],
+    ['the default without the option', { plugins: ['./tools/image-chain'] }, DEFAULT_CONFIG_FILE],
+    ['the default without nx.json', undefined, DEFAULT_CONFIG_FILE],
+  ])('reads %s', (_what, nxJson, expected) => {
+    expect(configuredFile(workspaceWith(nxJson))).toBe(expected);
   });
 });

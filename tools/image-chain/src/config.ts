@@ -134,7 +134,29 @@ export function parseConfig(raw: unknown, file: string): ChainConfig {
   return result.data;
 }
 
-export function loadConfig(workspaceRoot: string, file = DEFAULT_CONFIG_FILE): ChainConfig {
+/** How nx.json names this plugin (its "plugin" field), with or without "./" and "/index". */
+const PLUGIN_PATH = 'tools/image-chain';
+
+/**
+ * The versions file: the "config" option of this plugin in nx.json, else the default. Executors
+ * and scripts read it here, so they use the same file as the plugin that made the graph.
+ */
+export function configuredFile(workspaceRoot: string): string {
+  try {
+    const nxJson = JSON.parse(readFileSync(join(workspaceRoot, 'nx.json'), 'utf8')) as { plugins?: unknown[] };
+    for (const entry of nxJson.plugins ?? []) {
+      if (typeof entry !== 'object' || entry === null) continue;
+      const { plugin, options } = entry as { plugin?: unknown; options?: { config?: unknown } };
+      const path = typeof plugin === 'string' ? plugin.replace(/^\.\//, '').replace(/\/(index(\.[jt]s)?)?$/, '') : null;
+      if (path === PLUGIN_PATH && typeof options?.config === 'string') return options.config;
+    }
+  } catch {
+    // No readable nx.json: the default (Nx itself reports a broken nx.json).
+  }
+  return DEFAULT_CONFIG_FILE;
+}
+
+export function loadConfig(workspaceRoot: string, file = configuredFile(workspaceRoot)): ChainConfig {
   const path = join(workspaceRoot, file);
   let text: string;
   try {

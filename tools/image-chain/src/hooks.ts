@@ -29,6 +29,8 @@ const REMOTE_CACHE_ENV = 'NX_SELF_HOSTED_REMOTE_CACHE_SERVER';
 /**
  * Nx fails the whole run when its self-hosted remote cache is down or refuses the token. Probe
  * it first; if it does not answer as it should, run with the local cache only, and say so.
+ * (Nx carries a hook's changes to process.env over to the process that runs the tasks, also
+ * when the hook runs in its daemon.)
  */
 async function probeRemoteCache(): Promise<void> {
   const server = process.env[REMOTE_CACHE_ENV];
@@ -44,10 +46,9 @@ async function probeRemoteCache(): Promise<void> {
   } catch (e) {
     problem = `it cannot be reached (${(e as Error).cause ? String((e as Error & { cause: Error }).cause.message ?? (e as Error).cause) : (e as Error).message})`;
   }
-  if (problem) {
-    console.warn(`Warning: the remote cache ${server} is not used for this run: ${problem}. Building with the local cache only.`);
-    process.env[REMOTE_CACHE_ENV] = '';
-  }
+  if (!problem) return;
+  console.warn(`Warning: the remote cache ${server} is not used for this run: ${problem}. Building with the local cache only.`);
+  process.env[REMOTE_CACHE_ENV] = '';
 }
 
 export const preTasksExecution: PreTasksExecution = async (_options, context) => {

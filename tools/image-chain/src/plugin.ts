@@ -1,10 +1,13 @@
 // Nx glue: stage files become projects, targets and graph edges; the task hooks keep
 // cache hits honest against the engine.
-import { DependencyType, type CreateDependencies, type RawProjectGraphDependency, type CreateNodes, type ProjectConfiguration, type TargetConfiguration } from '@nx/devkit';
+import type { CreateDependencies, DependencyType, RawProjectGraphDependency, CreateNodes, ProjectConfiguration, TargetConfiguration } from '@nx/devkit';
 import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig, REGISTRY_ENV } from './config';
 import { buildChainModel, type ChainModel, type ImageProject } from './model';
 import { recordDir } from './record';
 import { STAGE_GLOB } from './stage';
+
+// @nx/devkit is imported for types only: loading it costs every nx command ~70 ms, for one enum value.
+const IMPLICIT = 'implicit' as DependencyType.implicit;
 
 export interface ImageChainPluginOptions {
   /** The versions file, relative to the workspace root. */
@@ -107,7 +110,7 @@ export const createDependencies: CreateDependencies<ImageChainPluginOptions> = (
       if (!context.projects[target]) {
         throw new ConfigError(`${image.stageFile}: artifacts: names no Nx project "${target}"; check the project name in its project.json`);
       }
-      edges.push({ source: image.name, target, type: DependencyType.implicit });
+      edges.push({ source: image.name, target, type: IMPLICIT });
     }
   }
   return edges;

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { globSync } from 'tinyglobby';
-import { DEFAULT_CONFIG_FILE, loadConfig } from './config';
+import { configuredFile, loadConfig } from './config';
 import { buildChainModel, type ImageProject } from './model';
 import { PackageIndex } from './package-index';
 import { LOCK_COMMAND, renderLock, type LockedRequirement, type RequirementsLockOptions } from './requirements-lock';
@@ -30,8 +30,8 @@ export async function lockText(image: ImageProject, lock: RequirementsLockOption
 }
 
 async function main(root: string): Promise<void> {
-  const config = loadConfig(root, DEFAULT_CONFIG_FILE);
-  const { images } = buildChainModel(root, globSync(STAGE_GLOB, { cwd: root }), config, DEFAULT_CONFIG_FILE);
+  const file = configuredFile(root);
+  const { images } = buildChainModel(root, globSync(STAGE_GLOB, { cwd: root }), loadConfig(root, file), file);
   const index = new PackageIndex();
   for (const image of images) {
     const lock = image.options.requirementsLock;
