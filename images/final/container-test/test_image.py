@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import socket
 
 import pytest
 
@@ -99,3 +101,53 @@ def test_commands_and_user(probe):
     assert probe["nginx"], "nginx not on PATH"
     assert probe["model_server_user"] == ["model-server"]
     assert 'VERSION_CODENAME=bookworm' in probe["os_release"]
+
+
+# The Java frontend of multi-model-server, started on the image's own Java runtime (a jlink
+# image with only the modules it needs): it must come up healthy, with no missing class.
+MMS_FRONTEND = r"""
+set -eu
+cd /tmp
+mkdir -p models
+printf 'inference_address=http://127.0.0.1:%s\nmanagement_address=http://127.0.0.1:%s\n' "$1" "$2" > mms.properties
+multi-model-server --start --model-store models --mms-config mms.properties > mms.out 2>&1
+ok=no
+for i in $(seq 120); do
+  if curl -sf "http://127.0.0.1:$1/ping" > ping.json; then ok=yes; break; fi
+  sleep 0.5
+done
+curl -sf "http://127.0.0.1:$2/models" > models.json || true
+multi-model-server --stop > /dev/null 2>&1 || true
+echo "java: $(command -v java) JAVA_HOME=${JAVA_HOME:-}"
+echo "ping: $ok $(cat ping.json 2>/dev/null)"
+echo "models: $(cat models.json 2>/dev/null)"
+echo "--- frontend output"
+cat mms.out logs/*.log 2>/dev/null || true
+"""
+
+
+def _low_free_port() -> int:
+    # multi-model-server refuses ports above 32767, and the system's ephemeral ones start there.
+    for _ in range(200):
+        port = random.randint(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no free port between 20000 and 32000")
+
+
+def test_multi_model_server_frontend_starts(docker, image):
+    ports = [str(_low_free_port()), str(_low_free_port())]
+    result = docker.run_rm(image, "sh", "-c", MMS_FRONTEND, "mms", *ports, name_hint="mms", timeout=180,
+                           docker_args=("--network", "host"))
+    out = result.stdout.decode(errors="replace")
+    assert result.returncode == 0, out + result.stderr.decode(errors="replace")
+    assert "java: /opt/java/bin/java JAVA_HOME=/opt/java" in out, out
+    assert 'ping: yes' in out and '"Healthy"' in out, out
+    assert '"models": []' in out, out
+    frontend = out.split("--- frontend output", 1)[1]
+    for problem in ("NoClassDefFoundError", "ClassNotFoundException", "Exception in thread"):
+        assert problem not in frontend, frontend
