@@ -7,7 +7,8 @@
 //
 //   node -r @swc-node/register bench/fresh-machine.ts [--runs 3]
 //
-// --runs repeats the quick sides (nx and pull, medians); the manual side runs once.
+// --runs repeats the quick sides (nx and pull, medians, alternating which goes first); the
+// manual side runs once.
 // The flow mirrors tools/image-chain/test/integration/fresh-machine.test.ts on the real chain:
 // machine A (the main engine) builds with IMAGE_CHAIN_REGISTRY and the shared cache set, so every
 // stage is pushed by digest and cached; machine B is a second dockerd with an empty data root and
@@ -98,6 +99,8 @@ async function withFreshEngine<T>(fn: (b: SecondEngine) => Promise<T>): Promise<
     return await fn(b);
   } finally {
     await stop();
+    // The next side starts with this engine's writes and deletions on disk, not still in flight.
+    await execa('sync');
   }
 }
 
@@ -182,42 +185,50 @@ async function main(): Promise<void> {
   const pullTimes: number[] = [];
   const sizes = new Map<string, number>();
   let tasks: string[] = [];
+  const nxSide = () => withFreshEngine(async (b) => {
+    const wsB = await copyWorkspace({ from: wsA });
+    const remove = removeDir(wsB);
+    let out = '';
+    const s = await timed(async () => { out = await nxIn(wsB, envB(b))('run', 'extension:docker-build'); });
+    // Valid only if nothing was built on B: every task a remote hit, every image as A recorded it.
+    const all = tasksOf(out);
+    tasks = all.map((t) => t.task);
+    const notRemote = all.filter((t) => !t.remote);
+    if (all.length === 0 || notRemote.length) throw new Error(`nx on B did not take every task from the shared cache: ${notRemote.map((t) => t.task).join(', ')}\n${out.slice(-3000)}`);
+    for (const [stage, a] of records) {
+      const id = (await b.docker('image', 'inspect', '-f', '{{.Id}}', readRecord(wsB, stage).tags[0])).trim();
+      if (id !== a.image) throw new Error(`engine B: ${stage} is ${id}, machine A recorded ${a.image}`);
+      sizes.set(stage, Number(await b.docker('image', 'inspect', '-f', '{{.Size}}', id)));
+    }
+    // A docker build would leave its intermediate images: B must hold exactly the four pulled ones.
+    const present = new Set((await b.docker('image', 'ls', '-a', '-q', '--no-trunc')).split('\n').filter(Boolean));
+    const expected = new Set([...records.values()].map((r) => r.image));
+    if (present.size !== expected.size || [...present].some((id) => !expected.has(id))) throw new Error(`engine B holds other images than the pulled ones: ${[...present].join(', ')}`);
+    await remove();
+    console.log(`nx on fresh engine B: ${secs(s)} (${all.length} tasks, all [remote cache])`);
+    return s;
+  });
+  const pullSide = () => withFreshEngine(async (b) => {
+    // What the nx run pulled, in its order: the recorded digests.
+    const s = await timed(async () => {
+      for (const r of records.values()) await b.docker('pull', r.pushed[0]);
+    });
+    for (const r of records.values()) {
+      const id = (await b.docker('image', 'inspect', '-f', '{{.Id}}', r.pushed[0])).trim();
+      if (id !== r.image) throw new Error(`engine B: ${r.pushed[0]} is ${id}, not ${r.image}`);
+    }
+    console.log(`docker pull on fresh engine B: ${secs(s)}`);
+    return s;
+  });
+  // Alternating which side goes first, so neither always follows the other's clean-up.
   for (let i = 0; i < runs; i++) {
-    nxTimes.push(await withFreshEngine(async (b) => {
-      const wsB = await copyWorkspace({ from: wsA });
-      const remove = removeDir(wsB);
-      let out = '';
-      const s = await timed(async () => { out = await nxIn(wsB, envB(b))('run', 'extension:docker-build'); });
-      // Valid only if nothing was built on B: every task a remote hit, every image as A recorded it.
-      const all = tasksOf(out);
-      tasks = all.map((t) => t.task);
-      const notRemote = all.filter((t) => !t.remote);
-      if (all.length === 0 || notRemote.length) throw new Error(`nx on B did not take every task from the shared cache: ${notRemote.map((t) => t.task).join(', ')}\n${out.slice(-3000)}`);
-      for (const [stage, a] of records) {
-        const id = (await b.docker('image', 'inspect', '-f', '{{.Id}}', readRecord(wsB, stage).tags[0])).trim();
-        if (id !== a.image) throw new Error(`engine B: ${stage} is ${id}, machine A recorded ${a.image}`);
-        sizes.set(stage, Number(await b.docker('image', 'inspect', '-f', '{{.Size}}', id)));
-      }
-      // A docker build would leave its intermediate images: B must hold exactly the four pulled ones.
-      const present = new Set((await b.docker('image', 'ls', '-a', '-q', '--no-trunc')).split('\n').filter(Boolean));
-      const expected = new Set([...records.values()].map((r) => r.image));
-      if (present.size !== expected.size || [...present].some((id) => !expected.has(id))) throw new Error(`engine B holds other images than the pulled ones: ${[...present].join(', ')}`);
-      await remove();
-      console.log(`nx on fresh engine B: ${secs(s)} (${all.length} tasks, all [remote cache])`);
-      return s;
-    }));
-    pullTimes.push(await withFreshEngine(async (b) => {
-      // What the nx run pulled, in its order: the recorded digests.
-      const s = await timed(async () => {
-        for (const r of records.values()) await b.docker('pull', r.pushed[0]);
-      });
-      for (const r of records.values()) {
-        const id = (await b.docker('image', 'inspect', '-f', '{{.Id}}', r.pushed[0])).trim();
-        if (id !== r.image) throw new Error(`engine B: ${r.pushed[0]} is ${id}, not ${r.image}`);
-      }
-      console.log(`docker pull on fresh engine B: ${secs(s)}`);
-      return s;
-    }));
+    if (i % 2 === 0) {
+      nxTimes.push(await nxSide());
+      pullTimes.push(await pullSide());
+    } else {
+      pullTimes.push(await pullSide());
+      nxTimes.push(await nxSide());
+    }
   }
 
   const nx = median(nxTimes);
@@ -235,7 +246,7 @@ async function main(): Promise<void> {
     '',
     `Measured ${started.toISOString().slice(0, 10)} on this machine: ${cpus().length} cores (${cpus()[0].model.trim()}), ${Math.round(totalmem() / 2 ** 30)} GiB RAM, shared with other work (load average ${loadBefore} before, ${load()} after).`,
     `Each side runs on its own new Docker engine B (a second dockerd 20.10, overlay2, empty data root) against the same registry (Debian's docker-registry on 127.0.0.1) and shared cache (tools/remote-cache, read-only token).`,
-    `nx and pull: ${runs === 1 ? 'one run each' : `${runs} runs each, medians`}; manual: one run.`,
+    `nx and pull: ${runs === 1 ? 'one run each' : `${runs} runs each (alternating which side goes first), medians`}; manual: one run.`,
     'Reproduce: `node -r @swc-node/register bench/fresh-machine.ts`.',
     '',
     '| side (fresh engine B) | time |',
