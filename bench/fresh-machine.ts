@@ -7,8 +7,7 @@
 //
 //   node -r @swc-node/register bench/fresh-machine.ts [--runs 3]
 //
-// --runs repeats the quick sides (nx and pull, medians, alternating which goes first); the
-// manual side runs once.
+// --runs repeats every side (nx, pull, manual: medians), taking turns in a rotating order.
 // The flow mirrors tools/image-chain/test/integration/fresh-machine.test.ts on the real chain:
 // machine A (the main engine) builds with IMAGE_CHAIN_REGISTRY and the shared cache set, so every
 // stage is pushed by digest and cached; machine B is a second dockerd with an empty data root and
@@ -171,8 +170,6 @@ async function main(): Promise<void> {
   const prefix = `fm${process.pid}`;
   ownRepositories(wsA, prefix);
   cleanups.add('remove our images from the main engine', () => removeOwnImages(prefix, registry.host));
-  // The manual side first: it needs nothing from machine A, and it is the longest and most fragile.
-  const { seconds: manual, laps, size: manualSize } = await manualFromScratch(wsA);
   console.log(`machine A: ${wsA}, registry ${registry.host}, shared cache ${cache.url}; building and pushing the chain`);
   const warmA = await timed(() => nxIn(wsA, { ...shared, NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: cache.rwToken })('run', 'extension:docker-build'));
   const records = new Map<string, ImageRecord>(CHAIN_STAGES.map((s) => [s, readRecord(wsA, s)]));
@@ -220,16 +217,17 @@ async function main(): Promise<void> {
     console.log(`docker pull on fresh engine B: ${secs(s)}`);
     return s;
   });
-  // Alternating which side goes first, so neither always follows the other's clean-up.
+  const manualRuns: Awaited<ReturnType<typeof manualFromScratch>>[] = [];
+  const manualSide = async () => manualRuns.push(await manualFromScratch(wsA));
+  // The three sides take turns, each run in another order: this machine's speed drifts by a
+  // factor of two within a benchmark (its page allocation, not its disk), so every side is
+  // sampled across the same period rather than one of them at its start.
+  const sides = [async () => { nxTimes.push(await nxSide()); }, async () => { pullTimes.push(await pullSide()); }, manualSide];
   for (let i = 0; i < runs; i++) {
-    if (i % 2 === 0) {
-      nxTimes.push(await nxSide());
-      pullTimes.push(await pullSide());
-    } else {
-      pullTimes.push(await pullSide());
-      nxTimes.push(await nxSide());
-    }
+    for (let k = 0; k < sides.length; k++) await sides[(i + k) % sides.length]();
   }
+  const manual = median(manualRuns.map((r) => r.seconds));
+  const { laps, size: manualSize } = manualRuns.find((r) => r.seconds === manual) ?? manualRuns[0];
 
   const nx = median(nxTimes);
   const pull = median(pullTimes);
@@ -246,14 +244,14 @@ async function main(): Promise<void> {
     '',
     `Measured ${started.toISOString().slice(0, 10)} on this machine: ${cpus().length} cores (${cpus()[0].model.trim()}), ${Math.round(totalmem() / 2 ** 30)} GiB RAM, shared with other work (load average ${loadBefore} before, ${load()} after).`,
     `Each side runs on its own new Docker engine B (a second dockerd 20.10, overlay2, empty data root) against the same registry (Debian's docker-registry on 127.0.0.1) and shared cache (tools/remote-cache, read-only token).`,
-    `nx and pull: ${runs === 1 ? 'one run each' : `${runs} runs each (alternating which side goes first), medians`}; manual: one run.`,
+    `Every side: ${runs === 1 ? 'one run' : `${runs} runs, taking turns in a rotating order, medians`}.`,
     'Reproduce: `node -r @swc-node/register bench/fresh-machine.ts`.',
     '',
     '| side (fresh engine B) | time |',
     '|---|---|',
     `| \`nx run extension:docker-build\` in a fresh clone (empty .nx): ${tasks.length} tasks, all \`[remote cache]\`, 0 docker builds, 4 pulls by recorded digest | ${secs(nx)}${each(nxTimes)} |`,
     `| raw \`docker pull\` of the same 4 digests, one after the other | ${secs(pull)}${each(pullTimes)} |`,
-    `| manual README steps from scratch: debootstrap + import ${secs(laps.os)}, wheel ${secs(laps.wheel)}, base ${secs(laps.base)}, final ${secs(laps.final)}, extension ${secs(laps.extension)} | ${secs(manual)} |`,
+    `| manual README steps from scratch (median run: debootstrap + import ${secs(laps.os)}, wheel ${secs(laps.wheel)}, base ${secs(laps.base)}, final ${secs(laps.final)}, extension ${secs(laps.extension)}) | ${secs(manual)}${each(manualRuns.map((r) => r.seconds))} |`,
     '',
     '| target (issue #4) | measured | target | result |',
     '|---|---|---|---|',
