@@ -2,13 +2,12 @@
 // name the stage, the step and what to do.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig } from '../config';
+import { loadConfig, type ChainConfig } from '../config';
 import { BuildError, Engine } from '../engine';
 import { tagImage } from '../presence';
 import { tryReadRecord } from '../record';
 
-export async function engineFor(workspaceRoot: string): Promise<Engine> {
-  const { docker } = loadConfig(workspaceRoot);
+export async function engineFor({ docker }: ChainConfig): Promise<Engine> {
   const engine = new Engine(docker.client, docker.network);
   await engine.serverVersion();
   return engine;
@@ -69,7 +68,7 @@ export async function interruptible<T>(fn: (signal: AbortSignal) => Promise<T>):
 export async function reuseConcurrentBuild(root: string, project: string): Promise<boolean> {
   const record = tryReadRecord(root, project);
   if (!record || record.inputHash !== process.env.NX_TASK_HASH) return false;
-  const engine = await engineFor(root);
+  const engine = await engineFor(loadConfig(root));
   const info = (await engine.inspect([record.image])).get(record.image);
   if (!info) return false;
   await tagImage(engine, info, record.tags);

@@ -19,12 +19,13 @@ export interface ContainerTestOptions {
 export default async function containerTest(options: ContainerTestOptions, context: ExecutorContext): Promise<{ success: boolean }> {
   const project = context.projectName!;
   try {
-    const engine = await engineFor(context.root);
+    const config = loadConfig(context.root);
+    const engine = await engineFor(config);
     const record = readRecord(context.root, project);
     await ensurePresent(engine, record);
     const env: Record<string, string> = { IMAGE: record.image, IMAGE_TAG: record.tags[0], DOCKER_CLIENT: engine.client };
     if (options.line) {
-      for (const [k, v] of Object.entries(lineVariables(loadConfig(context.root), options.line))) {
+      for (const [k, v] of Object.entries(lineVariables(config, options.line))) {
         env[`CHAIN_${k.replace(/\W/g, '_').toUpperCase()}`] = v;
       }
     }

@@ -36,7 +36,8 @@ async function build(options: DockerBuildOptions, context: ExecutorContext, sign
     // versions file says (or fail on hashes of the wrong files): refuse it before building.
     if (options.requirementsLock) checkRequirementsLock(root, options.requirementsLock);
 
-    const engine = await engineFor(root);
+    const config = loadConfig(root);
+    const engine = await engineFor(config);
     const upstream = await ensureUpstream(root, engine, options.upstream!, project);
 
     // The build context: the stage folder, this line's fragments over it, then artifacts.
@@ -74,7 +75,7 @@ async function build(options: DockerBuildOptions, context: ExecutorContext, sign
     // Tags go on the verified image; the record comes last, so no run reports it before then.
     await tagImage(engine, built, options.tags);
     // With a registry, the image travels by digest: another machine's cache hit pulls it.
-    const registry = pushRegistryOf(loadConfig(root));
+    const registry = pushRegistryOf(config);
     const pushed = registry ? [await pushByDigest(engine, registry, id, options.tags[0])] : [];
     writeRecord(root, {
       schema: 1, project, stage: options.stage, line: options.line, image: id, tags: options.tags,

@@ -70,7 +70,8 @@ async function make(options: DockerBuildOptions, context: ExecutorContext, signa
   removeRecord(context.root, project);
   const work = mkdtempSync(join(tmpdir(), `image-chain-${project}-`));
   try {
-    const engine = await engineFor(context.root);
+    const config = loadConfig(context.root);
+    const engine = await engineFor(config);
     const os = options.os!;
     const labels = { ...options.labels, 'org.opencontainers.image.revision': await lastCommitTouching(context.root, options.revisionPaths) };
     let id: string;
@@ -87,7 +88,7 @@ async function make(options: DockerBuildOptions, context: ExecutorContext, signa
       }
     }
     await tagImage(engine, id, options.tags);
-    const registry = pushRegistryOf(loadConfig(context.root));
+    const registry = pushRegistryOf(config);
     const pushed = registry ? [await pushByDigest(engine, registry, id, options.tags[0])] : [];
     writeRecord(context.root, {
       schema: 1, project, stage: options.stage, line: null, image: id, tags: options.tags, upstream: null,
