@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import random
 import shlex
 import shutil
 import socket
@@ -372,10 +373,18 @@ def http(method: str, url: str, body: bytes | None = None, headers: dict | None 
                         error.read())
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def free_port(below: int | None = None) -> int:
+    """A free TCP port on 127.0.0.1; with ``below``, one under that number (the system's
+    ephemeral ports, which port 0 gives, may all lie above it)."""
+    candidates = [0] if below is None else random.sample(range(20000, below), 200)
+    for port in candidates:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    raise AssertionError(f"no free port between 20000 and {below}")
 
 
 @dataclass

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import json
 import os
-import random
-import socket
 
 import pytest
+from conftest import free_port
 
 EXPECTED_LABELS = {
     "com.amazonaws.sagemaker.capabilities.accept-bind-to-port": "true",
@@ -126,21 +125,9 @@ cat mms.out logs/*.log 2>/dev/null || true
 """
 
 
-def _low_free_port() -> int:
-    # multi-model-server refuses ports above 32767, and the system's ephemeral ones start there.
-    for _ in range(200):
-        port = random.randint(20000, 32000)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise AssertionError("no free port between 20000 and 32000")
-
-
 def test_multi_model_server_frontend_starts(docker, image):
-    ports = [str(_low_free_port()), str(_low_free_port())]
+    # multi-model-server refuses ports above 32767.
+    ports = [str(free_port(below=32768)), str(free_port(below=32768))]
     result = docker.run_rm(image, "sh", "-c", MMS_FRONTEND, "mms", *ports, name_hint="mms", timeout=180,
                            docker_args=("--network", "host"))
     out = result.stdout.decode(errors="replace")

@@ -46,9 +46,10 @@ async function probeRemoteCache(): Promise<void> {
   } catch (e) {
     problem = `it cannot be reached (${(e as Error).cause ? String((e as Error & { cause: Error }).cause.message ?? (e as Error).cause) : (e as Error).message})`;
   }
-  if (!problem) return;
-  console.warn(`Warning: the remote cache ${server} is not used for this run: ${problem}. Building with the local cache only.`);
-  process.env[REMOTE_CACHE_ENV] = '';
+  if (problem) {
+    console.warn(`Warning: the remote cache ${server} is not used for this run: ${problem}. Building with the local cache only.`);
+    process.env[REMOTE_CACHE_ENV] = '';
+  }
 }
 
 export const preTasksExecution: PreTasksExecution = async (_options, context) => {
