@@ -2,11 +2,13 @@
 // the manual README steps (the wheel, then `docker build` of each stage with the same
 // Dockerfiles, contexts and build args as nx), timing, and the results file.
 import { execa } from 'execa';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { globSync } from 'tinyglobby';
+import { labelInstruction } from '../tools/image-chain/src/engine';
 import { hostExtraCas } from '../tools/image-chain/src/executors/common';
+import { lastCommitTouching } from '../tools/image-chain/src/git';
 import { loadConfig } from '../tools/image-chain/src/config';
 import { buildChainModel } from '../tools/image-chain/src/model';
 
@@ -80,7 +82,7 @@ export function dockerBuildsRan(output: string): number {
  * The manual README steps for the default line after the OS image: `python -m build` of the
  * wheel, then `docker build` of base, final and extension FROM the previous image's ID, with the
  * build contexts the executor stages (stage folder, the line's files over it, the wheel), the
- * rendered build args and the host's extra CAs. dockerEnv picks the engine (DOCKER_HOST).
+ * rendered build args, the host's extra CAs and the same OCI labels. dockerEnv picks the engine (DOCKER_HOST).
  * Returns a runner resolving to the extension image ID; onStage gets each step's seconds.
  */
 export function manualChain(ws: string, osImage: string, options: { dockerEnv?: Record<string, string>; onStage?: (stage: string, seconds: number) => void } = {}): () => Promise<string> {
@@ -113,6 +115,10 @@ export function manualChain(ws: string, osImage: string, options: { dockerEnv?: 
             for (const file of globSync(a.files, { cwd: ws })) cpSync(join(ws, file), join(context, a.into, basename(file)));
           }
           const dockerfile = join(context, o.dockerfile.slice(o.context.length + 1));
+          // The same image as nx builds: its OCI labels in one LABEL step, as nx adds them
+          // (`docker build --label` would cost the classic builder one step per label).
+          const revision = await lastCommitTouching(ws, o.revisionPaths);
+          appendFileSync(dockerfile, `\n${labelInstruction({ ...o.labels, 'org.opencontainers.image.revision': revision })}\n`);
           const args = ['build', '--network', 'host', '-q', '-f', dockerfile, '-t', `bench-manual-${stage}`, '--build-arg', `UPSTREAM=${upstream}`];
           for (const [k, v] of Object.entries(o.buildArgs)) args.push('--build-arg', `${k}=${v}`);
           if (cas) args.push('--build-arg', `BUILD_CA_CERT_B64=${cas}`);

@@ -1,6 +1,6 @@
 // Every call to the container engine goes through here (execa), so that errors become
 // messages a user can act on and the client binary is chosen in one place.
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 
 export interface ImageInfo {
   Id: string;
@@ -79,13 +79,16 @@ export class Engine {
     readonly network = 'host',
   ) {}
 
-  private run(args: string[], options: { inputFile?: string; env?: Record<string, string> } = {}): ResultPromise {
-    return execa(this.client, args, {
-      ...options,
-      reject: false,
-      stripFinalNewline: true,
-      env: options.env,
-    }) as ResultPromise;
+  private async run(args: string[], options: { inputFile?: string; env?: Record<string, string> } = {}) {
+    return this.found(await execa(this.client, args, { ...options, reject: false, stripFinalNewline: true, env: options.env }));
+  }
+
+  /** A client that cannot be started is a set-up fault with its own message. */
+  private found<R extends { failed: boolean; code?: string }>(result: R): R {
+    if (result.failed && result.code === 'ENOENT') {
+      throw new EngineError(`The Docker client "${this.client}" is not installed. Run "bash tools/setup.sh" or set "docker.client" in images/versions.json.`);
+    }
+    return result;
   }
 
   /** Turns a failed client call into an error that says whether the engine itself is gone. */
@@ -96,21 +99,6 @@ export class Engine {
       throw new RegistryError(`${this.client} ${what}: the registry ${registry[2]} cannot be reached (${registry[3].trim()}). Check that it is up and that the address in images/versions.json is right.`);
     }
     throw new EngineError(`${this.client} ${what} failed: ${stderr.trim()}`);
-  }
-
-  async serverVersion(): Promise<string> {
-    let result;
-    try {
-      result = await this.run(['version', '--format', '{{.Server.Version}}']);
-    } catch (e) {
-      throw new EngineError(`The Docker client "${this.client}" cannot be run (${(e as Error).message}). Install it (bash tools/setup.sh) or set "docker.client" in images/versions.json.`);
-    }
-    if (result.failed && (result as { code?: string }).code === 'ENOENT') {
-      throw new EngineError(`The Docker client "${this.client}" is not installed. Run "bash tools/setup.sh" or set "docker.client" in images/versions.json.`);
-    }
-    const version = String(result.stdout ?? '').trim();
-    if (result.exitCode !== 0 || !version) throw new EngineError(noEngineMessage(this.client, String(result.stderr || result.stdout || 'no answer')));
-    return version;
   }
 
   /** Inspects images by ID or name; absent ones are simply missing from the map. */
@@ -227,6 +215,6 @@ export class Engine {
       tail.push(text);
       if (tail.length > 20) tail.shift();
     }
-    return { result: await child, tail, lastStep };
+    return { result: this.found(await child), tail, lastStep };
   }
 }

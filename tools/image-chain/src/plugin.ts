@@ -2,6 +2,7 @@
 // cache hits honest against the engine.
 import type { CreateDependencies, DependencyType, RawProjectGraphDependency, CreateNodes, ProjectConfiguration, TargetConfiguration } from '@nx/devkit';
 import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig, REGISTRY_ENV } from './config';
+import { commandTarget } from './command';
 import { buildChainModel, type ChainModel, type ImageProject } from './model';
 import { recordDir } from './record';
 import { STAGE_GLOB } from './stage';
@@ -17,7 +18,6 @@ export interface ImageChainPluginOptions {
 export const DOCKER_BUILD = 'docker-build';
 export const CONTAINER_TEST = 'container-test';
 export const DOCKER_PUSH = 'docker-push';
-const EXECUTORS = './tools/image-chain';
 
 function model(workspaceRoot: string, stageFiles: readonly string[], options: ImageChainPluginOptions | undefined): ChainModel {
   const configFile = options?.config ?? DEFAULT_CONFIG_FILE;
@@ -26,11 +26,10 @@ function model(workspaceRoot: string, stageFiles: readonly string[], options: Im
 
 function dockerBuildTarget(image: ImageProject): TargetConfiguration {
   return {
-    executor: `${EXECUTORS}:${image.options.os ? 'os-image' : 'docker-build'}`,
-    cache: true,
     // Nx hashes target options: the resolved build args, tags and platform are part of the key,
     // so a config field changes exactly the stages that render it.
-    options: image.options,
+    ...commandTarget(image.options.os ? 'os-image' : 'docker-build', image.options),
+    cache: true,
     inputs: image.inputs,
     outputs: [`{workspaceRoot}/${recordDir(image.name)}`],
     // The upstream image, and the artifact tasks named in the stage file (the wheel for final).
@@ -41,9 +40,8 @@ function dockerBuildTarget(image: ImageProject): TargetConfiguration {
 
 function containerTestTarget(image: ImageProject): TargetConfiguration {
   return {
-    executor: `${EXECUTORS}:container-test`,
+    ...commandTarget('container-test', { tests: image.containerTests, line: image.line }),
     cache: true,
-    options: { tests: image.containerTests, line: image.line },
     // The result depends on the tests and on exactly which image they ran against.
     inputs: [`{workspaceRoot}/${image.containerTests}/**/*`, { dependentTasksOutputFiles: `${recordDir(image.name)}/image.id` }],
     dependsOn: [DOCKER_BUILD],
@@ -53,9 +51,8 @@ function containerTestTarget(image: ImageProject): TargetConfiguration {
 
 function dockerPushTarget(image: ImageProject): TargetConfiguration {
   return {
-    executor: `${EXECUTORS}:docker-push`,
+    ...commandTarget('docker-push', { stage: image.stage, tags: image.options.tags }),
     cache: true,
-    options: { stage: image.stage, tags: image.options.tags },
     inputs: [{ env: REGISTRY_ENV }, { dependentTasksOutputFiles: `${recordDir(image.name)}/image.id` }],
     outputs: [`{workspaceRoot}/dist/pushes/${image.name}`],
     // Never publish an image whose container tests did not pass.

@@ -1,4 +1,4 @@
-// What the executors share: an engine that is known to answer, and failure reports that
+// What the executors share: the engine, and failure reports that
 // name the stage, the step and what to do.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,10 +7,9 @@ import { BuildError, Engine } from '../engine';
 import { tagImage } from '../presence';
 import { tryReadRecord } from '../record';
 
-export async function engineFor({ docker }: ChainConfig): Promise<Engine> {
-  const engine = new Engine(docker.client, docker.network);
-  await engine.serverVersion();
-  return engine;
+/** The engine the versions file names. Its first call says so if it does not answer (no separate check: ~50 ms a task). */
+export function engineFor({ docker }: ChainConfig): Engine {
+  return new Engine(docker.client, docker.network);
 }
 
 const NOTHING_KEPT = 'No record was written and no tag was moved; nothing from this run of the stage is cached.';
@@ -68,7 +67,7 @@ export async function interruptible<T>(fn: (signal: AbortSignal) => Promise<T>):
 export async function reuseConcurrentBuild(root: string, project: string): Promise<boolean> {
   const record = tryReadRecord(root, project);
   if (!record || record.inputHash !== process.env.NX_TASK_HASH) return false;
-  const engine = await engineFor(loadConfig(root));
+  const engine = engineFor(loadConfig(root));
   const info = (await engine.inspect([record.image])).get(record.image);
   if (!info) return false;
   await tagImage(engine, info, record.tags);

@@ -20,7 +20,7 @@ export default async function containerTest(options: ContainerTestOptions, conte
   const project = context.projectName!;
   try {
     const config = loadConfig(context.root);
-    const engine = await engineFor(config);
+    const engine = engineFor(config);
     const record = readRecord(context.root, project);
     await ensurePresent(engine, record);
     const env: Record<string, string> = { IMAGE: record.image, IMAGE_TAG: record.tags[0], DOCKER_CLIENT: engine.client };

@@ -37,7 +37,7 @@ async function build(options: DockerBuildOptions, context: ExecutorContext, sign
     if (options.requirementsLock) checkRequirementsLock(root, options.requirementsLock);
 
     const config = loadConfig(root);
-    const engine = await engineFor(config);
+    const engine = engineFor(config);
     const upstream = await ensureUpstream(root, engine, options.upstream!, project);
 
     // The build context: the stage folder, this line's fragments over it, then artifacts.

@@ -29,7 +29,7 @@ export default async function dockerPush(options: DockerPushOptions, context: Ex
     if (!registry) {
       throw new Error('No registry to push to: set IMAGE_CHAIN_REGISTRY (e.g. 127.0.0.1:5000) or "publish.registry" in images/versions.json');
     }
-    const engine = await engineFor(config);
+    const engine = engineFor(config);
     const record = readRecord(context.root, project);
     await ensurePresent(engine, record);
     const tags = [...record.tags];

@@ -71,7 +71,7 @@ async function make(options: DockerBuildOptions, context: ExecutorContext, signa
   const work = mkdtempSync(join(tmpdir(), `image-chain-${project}-`));
   try {
     const config = loadConfig(context.root);
-    const engine = await engineFor(config);
+    const engine = engineFor(config);
     const os = options.os!;
     const labels = { ...options.labels, 'org.opencontainers.image.revision': await lastCommitTouching(context.root, options.revisionPaths) };
     let id: string;
