@@ -1,8 +1,9 @@
-// Nx loads the plugin and every executor through here. Each Nx process (the CLI, and one fork
-// per executor) would otherwise transpile the TypeScript sources on load, about half a second
-// each; `npm run build:tools` compiles them into dist/ once. dist/ is used only while it was
-// compiled from exactly the sources on disk (a digest of their contents, so copies and
-// checkouts cannot fool it); otherwise the sources are loaded as before: slower, never stale.
+// Nx loads the plugin, the command runner and every executor through here. Each process (the
+// nx CLI, and each task's) would otherwise transpile the TypeScript sources on load, about half a
+// second, and then load a few hundred modules; `npm run build:tools` bundles them into dist/
+// once. dist/ is used only while it was built from exactly the sources on disk (a digest of their
+// contents, so copies and checkouts cannot fool it); otherwise the sources are loaded as before:
+// slower, never stale.
 'use strict';
 const { createHash } = require('node:crypto');
 const { existsSync, readdirSync, readFileSync, writeFileSync } = require('node:fs');
@@ -23,7 +24,7 @@ function sourceFiles(dir = join(__dirname, 'src')) {
 
 function sourcesDigest() {
   const hash = createHash('sha256');
-  for (const file of [join(__dirname, 'index.ts'), ...sourceFiles()].sort()) {
+  for (const file of [join(__dirname, 'index.ts'), join(__dirname, 'build.js'), ...sourceFiles()].sort()) {
     hash.update(relative(__dirname, file)).update('\0').update(readFileSync(file)).update('\0');
   }
   return hash.digest('hex');
@@ -44,7 +45,7 @@ function load(modulePath) {
   return require(join(__dirname, `${modulePath}.ts`));
 }
 
-/** Run after compiling: records which sources dist/ was compiled from. */
+/** Run after bundling: records which sources dist/ was built from. */
 function stamp() {
   writeFileSync(STAMP, `${sourcesDigest()}\n`);
 }

@@ -4,6 +4,7 @@
 // while a custom executor gets a forked Nx process of its own first (~0.3 s per task here).
 // The executors stay usable as executors too (executors.json), for project.json targets.
 import type { ExecutorContext } from '@nx/devkit';
+import { readFileSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { commandFor, OPTIONS_ENV } from './command';
 import containerTest from './executors/container-test';
@@ -25,20 +26,21 @@ const EXECUTORS: Record<string, (options: any, context: ExecutorContext) => Prom
 
 /**
  * What an executor reads of its context. The task's own project root comes on the command
- * line; other projects' roots (an image's artifact sources) from the project graph Nx cached for
- * this run, read only when asked (loading Nx's reader costs ~0.25 s).
+ * line; other projects' roots (an image's artifact sources) from the project graph Nx wrote for
+ * this run (the file its readCachedProjectGraph reads; @nx/devkit itself takes ~0.25 s to load).
  */
 function contextFor(root: string, projectName: string, projectRoot: string): ExecutorContext {
-  let graph: Record<string, { root: string }> | undefined;
-  const others = () => {
+  let graph: Record<string, { data: { root: string } }> | undefined;
+  const otherProject = (name: string) => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    graph ??= Object.fromEntries(Object.entries(require('@nx/devkit').readCachedProjectGraph().nodes).map(([name, node]) => [name, (node as { data: { root: string } }).data]));
-    return graph!;
+    const { workspaceDataDirectory } = require('nx/src/utils/cache-directory') as { workspaceDataDirectory: string };
+    graph ??= JSON.parse(readFileSync(join(workspaceDataDirectory, 'project-graph.json'), 'utf8')).nodes;
+    return graph![name]?.data;
   };
   const projects = new Proxy({} as Record<string, { root: string }>, {
-    get: (_, name) => (name === projectName ? { root: projectRoot } : others()[name as string]),
+    get: (_, name) => (name === projectName ? { root: projectRoot } : otherProject(String(name))),
   });
-  return { root, cwd: root, isVerbose: false, projectName, projectsConfigurations: { version: 2, projects }, nxJsonConfiguration: {}, projectGraph: undefined } as unknown as ExecutorContext;
+  return { root, cwd: root, isVerbose: false, projectName, projectsConfigurations: { version: 2, projects }, nxJsonConfiguration: {} } as unknown as ExecutorContext;
 }
 
 /**

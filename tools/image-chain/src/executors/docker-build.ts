@@ -38,7 +38,13 @@ async function build(options: DockerBuildOptions, context: ExecutorContext, sign
 
     const config = loadConfig(root);
     const engine = engineFor(config);
-    const upstream = await ensureUpstream(root, engine, options.upstream!, project);
+    // The engine and git answer while the context is staged (each call is a process of its own).
+    const upstreamReady = ensureUpstream(root, engine, options.upstream!, project);
+    // The artifacts' sources are inputs too (the wheel's package folder).
+    const artifactRoots = options.artifacts.map((a) => context.projectsConfigurations.projects[a.project]?.root).filter((r): r is string => !!r);
+    const revisionReady = lastCommitTouching(root, [...options.revisionPaths, ...artifactRoots]);
+    upstreamReady.catch(() => {}); // awaited below; a staging error must not leave it unhandled
+    revisionReady.catch(() => {});
 
     // The build context: the stage folder, this line's fragments over it, then artifacts.
     cpSync(join(root, options.context), staged, { recursive: true, filter: (src) => !src.startsWith(join(root, options.context, 'lines')) });
@@ -50,10 +56,8 @@ async function build(options: DockerBuildOptions, context: ExecutorContext, sign
       }
       for (const file of files) cpSync(join(root, file), join(staged, artifact.into, file.split('/').pop()!));
     }
+    const [upstream, revision] = await Promise.all([upstreamReady, revisionReady]);
 
-    // The artifacts' sources are inputs too (the wheel's package folder).
-    const artifactRoots = options.artifacts.map((a) => context.projectsConfigurations.projects[a.project]?.root).filter((r): r is string => !!r);
-    const revision = await lastCommitTouching(root, [...options.revisionPaths, ...artifactRoots]);
     const iidFile = join(staged, '.image-chain.iid');
     const dockerfile = join(staged, options.dockerfile.slice(options.context.length + 1));
     appendFileSync(dockerfile, `\n${labelInstruction({ ...options.labels, 'org.opencontainers.image.revision': revision })}\n`);
