@@ -4,7 +4,7 @@
 // package, a change only in the extension Dockerfile. Prints medians and ratios and writes
 // them into docs/benchmarks.md.
 //
-//   node -r @swc-node/register bench/chain.ts [--runs 3]
+//   node -r @swc-node/register bench/chain.ts [--runs 3] [--only 'RUN echo']
 //
 // It works in a copy of the workspace (its Nx cache and records copied along), so the tree you
 // work in is never edited.
@@ -16,6 +16,8 @@ import { copyWorkspace, dockerBuildsRan, manualChain, median, nxIn, timed, write
 export { writeSection } from './common';
 
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 3;
+// --only TEXT: just the scenarios whose name contains TEXT (for a quick look; docs/benchmarks.md is left alone).
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 
 async function main(): Promise<void> {
   const ws = await copyWorkspace({ withCache: true });
@@ -52,7 +54,7 @@ async function main(): Promise<void> {
     { name: 'change only in the extension Dockerfile: a trivial `RUN echo` (fixed costs only)', change: changeExtension },
   ];
   const rows: string[] = [];
-  for (const scenario of scenarios) {
+  for (const scenario of scenarios.filter((s) => !only || s.name.includes(only))) {
     const ours: number[] = [];
     const theirs: number[] = [];
     let builds = -1;
@@ -67,9 +69,11 @@ async function main(): Promise<void> {
     }
     const row = `| ${scenario.name} | ${median(ours).toFixed(2)} s | ${median(theirs).toFixed(2)} s | ${(median(ours) / median(theirs)).toFixed(2)} | ${builds} |`;
     console.log(row);
+    if (only) console.log(`  nx runs: ${ours.map((t) => t.toFixed(2)).join(' ')}; manual runs: ${theirs.map((t) => t.toFixed(2)).join(' ')}`);
     rows.push(row);
   }
   rmSync(ws, { recursive: true, force: true });
+  if (only) return;
 
   const section = [
     '## Chain: nx against the manual steps',

@@ -2,7 +2,8 @@
 // Loaded and validated once; everything else imports the `ChainConfig` type.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import './zod-messages';
 
 export const DEFAULT_CONFIG_FILE = 'images/versions.json';
 
@@ -17,63 +18,64 @@ const DIGEST_REF = /@sha256:[0-9a-f]{64}$/;
 
 const version = (what: string) =>
   z.string({ error: `must be a string with the ${what} version, e.g. "1.4.2"` })
-    .regex(VERSION, { error: `must be a version like "1.4.2" (digits and dots)` });
+    .check(z.regex(VERSION, { error: `must be a version like "1.4.2" (digits and dots)` }));
 
 const pins = z.record(
-  z.string().regex(PACKAGE, { error: 'must be a Python package name' }),
-  z.string().regex(/^[0-9][A-Za-z0-9.+!-]*$/, { error: 'must be an exact version like "1.26.4" (no ranges: pins are exact)' }),
+  z.string().check(z.regex(PACKAGE, { error: 'must be a Python package name' })),
+  z.string().check(z.regex(/^[0-9][A-Za-z0-9.+!-]*$/, { error: 'must be an exact version like "1.26.4" (no ranges: pins are exact)' })),
   { error: 'must be an object mapping package names to exact versions' },
 );
 
-const imageName = z.object({
-  repository: z.string().regex(REPOSITORY, { error: 'must be a lowercase Docker repository name, e.g. "sklearn-base"' }),
-  tag: z.string().min(1, { error: 'must be a tag template, e.g. "{sklearnMinor}-{sagemaker}-cpu-py{python}"' }),
-}, { error: 'must be an object with "repository" and "tag"' }).strict();
+const imageName = z.strictObject({
+  repository: z.string().check(z.regex(REPOSITORY, { error: 'must be a lowercase Docker repository name, e.g. "sklearn-base"' })),
+  tag: z.string().check(z.minLength(1, { error: 'must be a tag template, e.g. "{sklearnMinor}-{sagemaker}-cpu-py{python}"' })),
+}, { error: 'must be an object with "repository" and "tag"' });
 
-const line = z.object({
+const line = z.strictObject({
   sklearn: version('scikit-learn'),
-  sagemaker: z.string().regex(/^[0-9]+$/, { error: 'must be the SageMaker image version, a whole number as a string, e.g. "2"' }),
-  python: z.string().regex(/^[0-9]+(\.[0-9]+)?$/, { error: 'must be the Python version used in tags, e.g. "3" or "3.11"' }),
+  sagemaker: z.string().check(z.regex(/^[0-9]+$/, { error: 'must be the SageMaker image version, a whole number as a string, e.g. "2"' })),
+  python: z.string().check(z.regex(/^[0-9]+(\.[0-9]+)?$/, { error: 'must be the Python version used in tags, e.g. "3" or "3.11"' })),
   extension: version('sagemaker-scikit-learn-extension'),
   pins: z.record(z.string(), pins, { error: 'must map stage names to pin objects' }),
-}, { error: 'must be an object describing a version line' }).strict();
+}, { error: 'must be an object describing a version line' });
 
-const osSection = z.object({
+const osSection = z.strictObject({
   source: z.enum(['debootstrap', 'registry'], { error: 'must be "debootstrap" (build from Debian\'s archive) or "registry" (pull a pinned image)' }),
-  suite: z.string().regex(/^[a-z]+$/, { error: 'must be a Debian suite name, e.g. "bookworm"' }),
+  suite: z.string().check(z.regex(/^[a-z]+$/, { error: 'must be a Debian suite name, e.g. "bookworm"' })),
   variant: z.enum(['minbase', 'buildd', 'fakechroot'], { error: 'must be a debootstrap variant, e.g. "minbase"' }),
   mirror: z.url({ error: 'must be the URL of a Debian mirror, e.g. "http://deb.debian.org/debian"' }),
-  include: z.array(z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/, { error: 'must be a Debian package name' }), { error: 'must be a list of Debian package names' }),
-  image: z.string().regex(DIGEST_REF, { error: 'must be an image pinned by digest, e.g. "debian:bookworm-slim@sha256:<64 hex>"' }).optional(),
-}, { error: 'must be an object describing the OS layer' }).strict()
-  .refine((os) => os.source !== 'registry' || os.image !== undefined, {
+  include: z.array(z.string().check(z.regex(/^[a-z0-9][a-z0-9+.-]+$/, { error: 'must be a Debian package name' })), { error: 'must be a list of Debian package names' }),
+  image: z.optional(z.string().check(z.regex(DIGEST_REF, { error: 'must be an image pinned by digest, e.g. "debian:bookworm-slim@sha256:<64 hex>"' }))),
+}, { error: 'must be an object describing the OS layer' }).check(
+  z.refine((os) => os.source !== 'registry' || os.image !== undefined, {
     error: 'source "registry" needs "image": an image reference pinned by digest',
     path: ['image'],
-  });
+  }),
+);
 
-export const configSchema = z.object({
-  $schema: z.string().optional(),
-  $comment: z.string().optional(),
+export const configSchema = z.strictObject({
+  $schema: z.optional(z.string()),
+  $comment: z.optional(z.string()),
   defaultLine: z.string({ error: 'must name the version line that bare project names build, e.g. "1.4-2"' }),
   source: z.url({ error: 'must be the URL of the source repository (used in the org.opencontainers.image.source label)' }),
-  docker: z.object({
-    client: z.string().min(1).default('docker'),
-    platform: z.string().regex(/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/, { error: 'must be a platform like "linux/amd64"' }).optional(),
-    network: z.enum(['host', 'default', 'none'], { error: 'must be "host", "default" or "none"' }).default('host'),
-  }).strict().default({ client: 'docker', network: 'host' }),
+  docker: z._default(z.strictObject({
+    client: z._default(z.string().check(z.minLength(1)), 'docker'),
+    platform: z.optional(z.string().check(z.regex(/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/, { error: 'must be a platform like "linux/amd64"' }))),
+    network: z._default(z.enum(['host', 'default', 'none'], { error: 'must be "host", "default" or "none"' }), 'host'),
+  }), { client: 'docker', network: 'host' }),
   os: osSection,
-  publish: z.object({
-    registry: z.string().regex(/^[a-zA-Z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)*$/, { error: 'must be a registry address like "123456789012.dkr.ecr.us-west-2.amazonaws.com" or "127.0.0.1:5000/prefix"' }).optional(),
-    singleRepository: z.string().regex(REPOSITORY, { error: 'must be a lowercase repository name, e.g. "sagemaker-scikit-learn"' }),
-    singleRepositoryStages: z.array(z.string()).default([]),
-  }, { error: 'must be an object: {"registry"?, "singleRepository", "singleRepositoryStages"}' }).strict().optional(),
+  publish: z.optional(z.strictObject({
+    registry: z.optional(z.string().check(z.regex(/^[a-zA-Z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)*$/, { error: 'must be a registry address like "123456789012.dkr.ecr.us-west-2.amazonaws.com" or "127.0.0.1:5000/prefix"' }))),
+    singleRepository: z.string().check(z.regex(REPOSITORY, { error: 'must be a lowercase repository name, e.g. "sagemaker-scikit-learn"' })),
+    singleRepositoryStages: z._default(z.array(z.string()), []),
+  }, { error: 'must be an object: {"registry"?, "singleRepository", "singleRepositoryStages"}' })),
   images: z.record(z.string(), imageName, { error: 'must map stage names to {repository, tag}' }),
   lines: z.record(
-    z.string().regex(/^[0-9]+\.[0-9]+-[0-9]+$/, { error: 'line names look like "<sklearn major.minor>-<sagemaker version>", e.g. "1.4-2"' }),
+    z.string().check(z.regex(/^[0-9]+\.[0-9]+-[0-9]+$/, { error: 'line names look like "<sklearn major.minor>-<sagemaker version>", e.g. "1.4-2"' })),
     line,
     { error: 'must map line names to version lines' },
   ),
-}).strict().superRefine((cfg, ctx) => {
+}).check(z.superRefine((cfg, ctx) => {
   if (!(cfg.defaultLine in cfg.lines)) {
     ctx.addIssue({ code: 'custom', path: ['defaultLine'], message: `names no line in "lines" (have: ${Object.keys(cfg.lines).join(', ') || 'none'})` });
   }
@@ -100,7 +102,7 @@ export const configSchema = z.object({
       ctx.addIssue({ code: 'custom', path: ['lines', name, 'pins', 'base', 'scikit-learn'], message: `is ${pinned} but the line's "sklearn" is ${l.sklearn}: they must agree` });
     }
   }
-});
+}));
 
 export type ChainConfig = z.infer<typeof configSchema>;
 export type VersionLine = ChainConfig['lines'][string];
@@ -117,7 +119,7 @@ export function sklearnMinor(v: string): string {
 }
 
 /** Formats zod issues as "file: field.path: message" lines a user can act on. */
-export function describeIssues(file: string, error: z.ZodError): string {
+export function describeIssues(file: string, error: z.core.$ZodError): string {
   const lines = error.issues.map((issue) => {
     const field = issue.path.length ? issue.path.map(String).join('.') : '(top level)';
     let message = issue.message;

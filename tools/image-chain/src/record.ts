@@ -3,23 +3,24 @@
 // checked against the engine, and downstream stages hash the ID, not a mutable tag.
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import './zod-messages';
 
 const IMAGE_ID = /^sha256:[0-9a-f]{64}$/;
 
-export const recordSchema = z.object({
+export const recordSchema = z.strictObject({
   schema: z.literal(1),
   project: z.string(),
   stage: z.string(),
-  line: z.string().nullable(),
-  image: z.string().regex(IMAGE_ID),
-  tags: z.array(z.string()).min(1),
-  upstream: z.object({ project: z.string(), image: z.string().regex(IMAGE_ID) }).nullable(),
+  line: z.nullable(z.string()),
+  image: z.string().check(z.regex(IMAGE_ID)),
+  tags: z.array(z.string()).check(z.minLength(1)),
+  upstream: z.nullable(z.object({ project: z.string(), image: z.string().check(z.regex(IMAGE_ID)) })),
   platform: z.string(),
   inputHash: z.string(),
   // Filled by docker-push: "repository@sha256:..." for every repository pushed to.
-  pushed: z.array(z.string()).default([]),
-}).strict();
+  pushed: z._default(z.array(z.string()), []),
+});
 
 export type ImageRecord = z.infer<typeof recordSchema>;
 

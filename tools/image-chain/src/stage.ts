@@ -2,39 +2,40 @@
 // which build args it takes from the versions file, which other projects' outputs enter its context.
 import { readFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import './zod-messages';
 import { ConfigError, describeIssues } from './config';
 
 const STAGE_NAME = /^[a-z][a-z0-9-]*$/;
 
-const artifact = z.object({
+const artifact = z.strictObject({
   project: z.string({ error: 'must name the Nx project whose output enters the build context' }),
-  target: z.string().default('build'),
+  target: z._default(z.string(), 'build'),
   files: z.string({ error: 'must be a workspace-relative glob of the files to copy, e.g. "packages/x/dist/*.whl"' }),
-  into: z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: 'must be a folder name inside the build context, e.g. "wheels"' }),
-}).strict();
+  into: z.string().check(z.regex(/^[A-Za-z0-9_.-]+$/, { error: 'must be a folder name inside the build context, e.g. "wheels"' })),
+});
 
 export const stageSchema = z.discriminatedUnion('kind', [
-  z.object({
-    $schema: z.string().optional(),
+  z.strictObject({
+    $schema: z.optional(z.string()),
     kind: z.literal('os'),
-    description: z.string().optional(),
-  }).strict(),
-  z.object({
-    $schema: z.string().optional(),
+    description: z.optional(z.string()),
+  }),
+  z.strictObject({
+    $schema: z.optional(z.string()),
     kind: z.literal('dockerfile'),
-    description: z.string().optional(),
+    description: z.optional(z.string()),
     from: z.string({ error: 'must name the upstream stage this image builds FROM, e.g. "base"' })
-      .regex(STAGE_NAME, { error: 'must be a stage name (a folder under images/)' }),
-    dockerfile: z.string().default('Dockerfile'),
-    buildArgs: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be a Dockerfile ARG name' }), z.string()).default({}),
-    artifacts: z.array(artifact).default([]),
+      .check(z.regex(STAGE_NAME, { error: 'must be a stage name (a folder under images/)' })),
+    dockerfile: z._default(z.string(), 'Dockerfile'),
+    buildArgs: z._default(z.record(z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be a Dockerfile ARG name' })), z.string()), {}),
+    artifacts: z._default(z.array(artifact), []),
     // The pins the stage installs, from lines/<line>/requirements.lock (written by `npm run lock`).
-    requirementsLock: z.object({
+    requirementsLock: z.optional(z.strictObject({
       requirements: z.array(z.string(), { error: 'must be a list of templates rendering exact pins, e.g. ["{pins.base}"]' })
-        .min(1, { error: 'must name the pins the lock holds, e.g. ["{pins.base}"]' }),
-    }, { error: 'must be {"requirements": ["{pins.<stage>}", ...]}: the pins the stage installs from its lock' }).strict().optional(),
-  }).strict(),
+        .check(z.minLength(1, { error: 'must name the pins the lock holds, e.g. ["{pins.base}"]' })),
+    }, { error: 'must be {"requirements": ["{pins.<stage>}", ...]}: the pins the stage installs from its lock' })),
+  }),
 ], { error: 'must have "kind": "dockerfile" (built from a Dockerfile) or "os" (the OS layer)' });
 
 export type StageFile = z.infer<typeof stageSchema>;

@@ -29,22 +29,23 @@ async function build(options: DockerBuildOptions, context: ExecutorContext, sign
   removeRecord(root, project); // a failed build must leave no record behind
   const staged = mkdtempSync(join(tmpdir(), `image-chain-${project}-`));
   try {
+    const config = loadConfig(root);
+    const engine = engineFor(config);
+    // The engine and git answer while the Dockerfile and lock are checked and the context is
+    // staged (each call is a process of its own); both only read.
+    const upstreamReady = ensureUpstream(root, engine, options.upstream!, project);
+    // The artifacts' sources are inputs too (the wheel's package folder).
+    const artifactRoots = options.artifacts.map((a) => context.projectsConfigurations.projects[a.project]?.root).filter((r): r is string => !!r);
+    const revisionReady = lastCommitTouching(root, [...options.revisionPaths, ...artifactRoots]);
+    upstreamReady.catch(() => {}); // awaited below; an error before then must not leave it unhandled
+    revisionReady.catch(() => {});
+
     // Refuse a Dockerfile that does not build FROM the chain before any build starts.
     const facts = checkDockerfile(readFileSync(join(root, options.dockerfile), 'utf8'), options.dockerfile);
     const extraCas = facts.args.has(BUILD_CA_ARG) ? hostExtraCas() : null;
     // A lock that does not hold exactly the stage's pins would install other versions than the
     // versions file says (or fail on hashes of the wrong files): refuse it before building.
     if (options.requirementsLock) checkRequirementsLock(root, options.requirementsLock);
-
-    const config = loadConfig(root);
-    const engine = engineFor(config);
-    // The engine and git answer while the context is staged (each call is a process of its own).
-    const upstreamReady = ensureUpstream(root, engine, options.upstream!, project);
-    // The artifacts' sources are inputs too (the wheel's package folder).
-    const artifactRoots = options.artifacts.map((a) => context.projectsConfigurations.projects[a.project]?.root).filter((r): r is string => !!r);
-    const revisionReady = lastCommitTouching(root, [...options.revisionPaths, ...artifactRoots]);
-    upstreamReady.catch(() => {}); // awaited below; a staging error must not leave it unhandled
-    revisionReady.catch(() => {});
 
     // The build context: the stage folder, this line's fragments over it, then artifacts.
     cpSync(join(root, options.context), staged, { recursive: true, filter: (src) => !src.startsWith(join(root, options.context, 'lines')) });
