@@ -57,10 +57,15 @@ export async function copyWorkspace(options: { from?: string; withCache?: boolea
   return dir;
 }
 
-/** Runs nx in ws (extraEnv on top of NX_ENV); resolves to its output, throws with its tail on failure. */
+/**
+ * Runs nx in ws (extraEnv on top of NX_ENV) as a user runs it off a terminal: in Nx's output
+ * style there (static-failures-only: a line for each task from the cache, the full output of the
+ * rest), named so that no detection picks another. Resolves to its output, throws with its tail
+ * on failure.
+ */
 export function nxIn(ws: string, extraEnv: Record<string, string> = {}): (...args: string[]) => Promise<string> {
   return async (...args: string[]) => {
-    const r = await execa('node', [join(ws, 'node_modules/nx/dist/bin/nx.js'), ...args, '--output-style=static'], {
+    const r = await execa('node', [join(ws, 'node_modules/nx/dist/bin/nx.js'), ...args, '--output-style=static-failures-only'], {
       cwd: ws, env: { ...process.env, ...NX_ENV, ...extraEnv }, reject: false, all: true,
     });
     if (r.exitCode !== 0) throw new Error(`nx ${args.join(' ')} failed:\n${String(r.all).slice(-3000)}`);
@@ -68,9 +73,20 @@ export function nxIn(ws: string, extraEnv: Record<string, string> = {}): (...arg
   };
 }
 
-/** Each task of an nx run and whether it came from a cache: "> nx run base:docker-build  [remote cache]". */
+/**
+ * Each task of an nx run and whether it came from a cache, from the lines Nx prints for it:
+ * "✔  nx run base:docker-build  [remote cache]", or "> nx run extension:docker-build" above a
+ * task's full output.
+ */
 export function tasksOf(output: string): { task: string; cached: boolean; remote: boolean }[] {
-  return [...output.matchAll(/^> nx run (\S+:\S+)(.*)$/gm)].map((m) => ({ task: m[1], cached: /cache|left as is/.test(m[2]), remote: /\[remote cache\]/.test(m[2]) }));
+  const tasks = new Map<string, { task: string; cached: boolean; remote: boolean }>();
+  for (const m of output.matchAll(/^(?:>|✔|✖)\s+nx run (\S+:\S+)(.*)$/gm)) {
+    const seen = tasks.get(m[1]) ?? { task: m[1], cached: false, remote: false };
+    seen.cached ||= /cache|left as is/.test(m[2]);
+    seen.remote ||= /\[remote cache\]/.test(m[2]);
+    tasks.set(m[1], seen);
+  }
+  return [...tasks.values()];
 }
 
 /** How many image stages an nx run built (docker-build tasks not served from a cache). */

@@ -1,0 +1,56 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+// Each load runs in a process of its own: the code cache is written when that process exits.
+const LOADER = join(__dirname, 'load.js');
+function loadInNode(bundle: string): unknown {
+  const script = `process.stdout.write(JSON.stringify(require(${JSON.stringify(LOADER)}).requireBundle(${JSON.stringify(bundle)})))`;
+  return JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }));
+}
+
+function bundleDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'load-'));
+  mkdirSync(join(dir, 'lib'));
+  writeFileSync(join(dir, 'lib/helper.js'), 'module.exports = "helper";');
+  return dir;
+}
+
+const bundleSource = (value: string) =>
+  `const helper = require('./lib/helper.js');\nmodule.exports = { value: ${JSON.stringify(value)}, helper, file: __filename.endsWith('bundle.js'), f: () => 1 };\n`;
+
+describe('a bundle loaded through its code cache', () => {
+  it('gives what require gives, and keeps a cache made from exactly its source', () => {
+    const dir = bundleDir();
+    const bundle = join(dir, 'bundle.js');
+    writeFileSync(bundle, bundleSource('aaaa'));
+    expect(loadInNode(bundle)).toEqual({ value: 'aaaa', helper: 'helper', file: true });
+    const kept = readFileSync(`${bundle}.v8cache`);
+    expect(kept.subarray(0, 32).equals(createHash('sha256').update(readFileSync(bundle)).digest())).toBe(true);
+    expect(loadInNode(bundle)).toEqual({ value: 'aaaa', helper: 'helper', file: true });
+  });
+
+  it('never runs a cache made from other source of the same length', () => {
+    const dir = bundleDir();
+    const bundle = join(dir, 'bundle.js');
+    writeFileSync(bundle, bundleSource('aaaa'));
+    loadInNode(bundle);
+    writeFileSync(bundle, bundleSource('bbbb'));
+    expect(loadInNode(bundle)).toEqual({ value: 'bbbb', helper: 'helper', file: true });
+    expect(loadInNode(bundle)).toEqual({ value: 'bbbb', helper: 'helper', file: true });
+  });
+
+  it('compiles from source when the cache is damaged, and writes it anew', () => {
+    const dir = bundleDir();
+    const bundle = join(dir, 'bundle.js');
+    writeFileSync(bundle, bundleSource('cccc'));
+    loadInNode(bundle);
+    const digest = readFileSync(`${bundle}.v8cache`).subarray(0, 32);
+    writeFileSync(`${bundle}.v8cache`, Buffer.concat([digest, Buffer.from('not a code cache')]));
+    expect(loadInNode(bundle)).toEqual({ value: 'cccc', helper: 'helper', file: true });
+    expect(readFileSync(`${bundle}.v8cache`).length).toBeGreaterThan(100);
+  });
+});
