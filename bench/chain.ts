@@ -91,7 +91,7 @@ async function main(): Promise<void> {
     '## Chain: nx against the manual steps',
     '',
     `Measured ${new Date().toISOString().slice(0, 10)} on this 2-core machine, ${runs} runs per side and scenario (the sides take turns going first), medians; ratio = nx / manual (lower is better).`,
-    'Reproduce: `node -r @swc-node/register bench/chain.ts --runs 3`.',
+    `Reproduce: \`node -r @swc-node/register bench/chain.ts --runs ${runs}\`.`,
     '',
     '| scenario | nx run extension:docker-build | manual README steps | ratio | image stages nx ran |',
     '|---|---|---|---|---|',
