@@ -52,15 +52,7 @@ async function probeRemoteCache(): Promise<void> {
   }
 }
 
-/**
- * What the check before this run found in the engine, by image ID. The check after the run asks
- * the engine again only about images it did not see here (a record that a cache hit restored),
- * and not about those this run built: the build verified and tagged them before recording them.
- */
-let foundBeforeRun = new Map<string, ImageInfo>();
-
 export const preTasksExecution: PreTasksExecution = async (_options, context) => {
-  foundBeforeRun = new Map();
   await probeRemoteCache();
   const dir = join(context.workspaceRoot, 'dist/images');
   if (!existsSync(dir)) return;
@@ -73,13 +65,12 @@ export const preTasksExecution: PreTasksExecution = async (_options, context) =>
   } catch {
     return; // no engine: tasks that need one say so themselves
   }
-  foundBeforeRun = present;
   const cacheDir = cacheDirectory(context.workspaceRoot, context.nxJsonConfiguration.cacheDirectory);
   for (const record of records) {
     if (present.has(record.image)) continue;
     try {
       if (record.pushed.length > 0) {
-        foundBeforeRun.set(record.image, await ensurePresent(engine, record)); // pulled back by its digest, verified
+        await ensurePresent(engine, record); // pulled back by its digest, verified
         continue;
       }
     } catch (e) {
@@ -99,23 +90,17 @@ export const postTasksExecution: PostTasksExecution = async (_options, context) 
   const cacheDir = cacheDirectory(context.workspaceRoot, context.nxJsonConfiguration.cacheDirectory);
 
   const records = new Map<string, ImageRecord>();
-  const builtNow = new Set<string>(); // built, verified, tagged and recorded by this run's executor
   const missing = new Map<string, string>(); // project -> why
   for (const r of results) {
     try {
-      const record = readRecord(context.workspaceRoot, r.task.target.project);
-      records.set(r.task.target.project, record);
-      if (r.status === 'success' && r.task.hash && record.inputHash === r.task.hash) builtNow.add(r.task.target.project);
+      records.set(r.task.target.project, readRecord(context.workspaceRoot, r.task.target.project));
     } catch (e) {
       if (!(e instanceof RecordError)) throw e;
       missing.set(r.task.target.project, e.message);
     }
   }
-  const known = new Map(foundBeforeRun);
-  const unseen = [...records].filter(([project, rec]) => !builtNow.has(project) && !known.has(rec.image)).map(([, rec]) => rec.image);
-  for (const [id, info] of await engine.inspect(unseen)) known.set(id, info);
+  const known = await engine.inspect([...records.values()].map((rec) => rec.image));
   for (const [project, record] of records) {
-    if (builtNow.has(project)) continue;
     try {
       const info = await ensurePresent(engine, record, known);
       known.set(record.image, info);
