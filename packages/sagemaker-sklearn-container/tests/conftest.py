@@ -17,6 +17,11 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LinearRegression
 
+# Some tests start the package's servers (gunicorn) in processes of their own: those import the
+# package from src/ too (pytest's pythonpath setting reaches this process only).
+SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")]))
+
 SESSION_BASE = tempfile.mkdtemp(prefix="sm-sklearn-base-")
 os.environ["SAGEMAKER_BASE_DIR"] = SESSION_BASE
 atexit.register(shutil.rmtree, SESSION_BASE, ignore_errors=True)

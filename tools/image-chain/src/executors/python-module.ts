@@ -15,8 +15,12 @@ export default async function pythonModule(options: PythonModuleOptions, context
   for (const args of options.runs) {
     const result = await execa(python, ['-m', ...args], { cwd: join(context.root, root), stdout: 'inherit', stderr: 'inherit', reject: false });
     if (result.exitCode !== 0) {
-      const hint = (result as { code?: string }).code === 'ENOENT' ? `: ${python} is not installed` : ` (exit ${result.exitCode}); see above`;
-      console.error(`\n✖ ${context.projectName}: "${python} -m ${args.join(' ')}" failed${hint}. Missing tools: run "bash tools/setup.sh".`);
+      const why = (result as { code?: string }).code === 'ENOENT'
+        ? `: ${python} is not installed; run "bash tools/setup.sh"`
+        : result.signal
+          ? `: it was stopped by ${result.signal}; see above`
+          : ` (exit ${result.exitCode}); see above (a missing module: run "bash tools/setup.sh")`;
+      console.error(`\n✖ ${context.projectName}: "${python} -m ${args.join(' ')}" failed${why}.`);
       return { success: false };
     }
   }
