@@ -12,21 +12,22 @@ function loadInNode(bundle: string): unknown {
   return JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }));
 }
 
-function bundleDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'load-'));
-  mkdirSync(join(dir, 'lib'));
-  writeFileSync(join(dir, 'lib/helper.js'), 'module.exports = "helper";');
-  return dir;
-}
-
 const bundleSource = (value: string) =>
   `const helper = require('./lib/helper.js');\nmodule.exports = { value: ${JSON.stringify(value)}, helper, file: __filename.endsWith('bundle.js'), f: () => 1 };\n`;
 
+/** A bundle in a folder of its own, next to a module it requires. */
+function newBundle(value: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'load-'));
+  mkdirSync(join(dir, 'lib'));
+  writeFileSync(join(dir, 'lib/helper.js'), 'module.exports = "helper";');
+  const bundle = join(dir, 'bundle.js');
+  writeFileSync(bundle, bundleSource(value));
+  return bundle;
+}
+
 describe('a bundle loaded through its code cache', () => {
   it('gives what require gives, and keeps a cache made from exactly its source', () => {
-    const dir = bundleDir();
-    const bundle = join(dir, 'bundle.js');
-    writeFileSync(bundle, bundleSource('aaaa'));
+    const bundle = newBundle('aaaa');
     expect(loadInNode(bundle)).toEqual({ value: 'aaaa', helper: 'helper', file: true });
     const kept = readFileSync(`${bundle}.v8cache`);
     expect(kept.subarray(0, 32).equals(createHash('sha256').update(readFileSync(bundle)).digest())).toBe(true);
@@ -34,9 +35,7 @@ describe('a bundle loaded through its code cache', () => {
   });
 
   it('never runs a cache made from other source of the same length', () => {
-    const dir = bundleDir();
-    const bundle = join(dir, 'bundle.js');
-    writeFileSync(bundle, bundleSource('aaaa'));
+    const bundle = newBundle('aaaa');
     loadInNode(bundle);
     writeFileSync(bundle, bundleSource('bbbb'));
     expect(loadInNode(bundle)).toEqual({ value: 'bbbb', helper: 'helper', file: true });
@@ -44,9 +43,7 @@ describe('a bundle loaded through its code cache', () => {
   });
 
   it('compiles from source when the cache is damaged, and writes it anew', () => {
-    const dir = bundleDir();
-    const bundle = join(dir, 'bundle.js');
-    writeFileSync(bundle, bundleSource('cccc'));
+    const bundle = newBundle('cccc');
     loadInNode(bundle);
     const digest = readFileSync(`${bundle}.v8cache`).subarray(0, 32);
     writeFileSync(`${bundle}.v8cache`, Buffer.concat([digest, Buffer.from('not a code cache')]));
