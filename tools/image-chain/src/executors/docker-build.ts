@@ -1,4 +1,4 @@
-// Builds one image stage FROM the exact upstream image ID, verifies it, records it, then tags it.
+// Builds one image stage FROM the exact upstream image ID and under its tags, verifies it, then records it.
 import type { ExecutorContext } from '@nx/devkit';
 import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +9,7 @@ import { lastCommitTouching } from '../git';
 import type { DockerBuildOptions } from '../model';
 import { removeRecord, writeRecord } from '../record';
 import { UPSTREAM_ARG } from '../stage';
-import { ensureUpstream, isBuiltFrom, tagImage } from '../presence';
+import { ensureUpstream, isBuiltFrom } from '../presence';
 import { loadConfig, pushRegistryOf } from '../config';
 import { checkDockerfile } from '../dockerfile';
 import { pushByDigest } from '../publish';
@@ -27,6 +27,7 @@ async function build(options: DockerBuildOptions, context: ExecutorContext, sign
   const root = context.root;
   if (await reuseConcurrentBuild(root, project)) return { success: true };
   removeRecord(root, project); // a failed build must leave no record behind
+  let tagged = false; // a verified image under its tags, not yet recorded
   const staged = mkdtempSync(join(tmpdir(), `image-chain-${project}-`));
   try {
     const config = loadConfig(root);
@@ -70,15 +71,17 @@ async function build(options: DockerBuildOptions, context: ExecutorContext, sign
       network: engine.network,
       platform: options.platform === undefined ? undefined : options.platform,
       iidFile,
+      tags: options.tags,
       signal,
     });
     const id = readFileSync(iidFile, 'utf8').trim();
     const built = (await engine.inspect([id])).get(id);
     if (!built || !isBuiltFrom(built, upstream.info)) {
-      throw new Error(`${project}: the built image ${id} does not extend ${upstream.project} (${upstream.image}); its Dockerfile must start with "ARG ${UPSTREAM_ARG}" and "FROM \${${UPSTREAM_ARG}}"`);
+      for (const tag of options.tags) await engine.removeTag(tag);
+      throw new Error(`${project}: the built image ${id} does not extend ${upstream.project} (${upstream.image}); its tags were taken off it. Its Dockerfile must start with "ARG ${UPSTREAM_ARG}" and "FROM \${${UPSTREAM_ARG}}"`);
     }
-    // Tags go on the verified image; the record comes last, so no run reports it before then.
-    await tagImage(engine, built, options.tags);
+    tagged = true;
+    // The record comes last: no run reports the image as built before it is verified.
     // With a registry, the image travels by digest: another machine's cache hit pulls it.
     const registry = pushRegistryOf(config);
     const pushed = registry ? [await pushByDigest(engine, registry, id, options.tags[0])] : [];
@@ -91,7 +94,9 @@ async function build(options: DockerBuildOptions, context: ExecutorContext, sign
     return { success: true };
   } catch (e) {
     removeRecord(root, project);
-    reportFailure(project, e instanceof BuildError ? e : (e as Error));
+    reportFailure(project, e instanceof BuildError ? e : (e as Error), tagged
+      ? 'The image was built, verified and tagged, but no record was written: nothing from this run of the stage is cached.'
+      : undefined);
     return { success: false };
   } finally {
     rmSync(staged, { recursive: true, force: true });
