@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set-up for a fresh machine: Node packages, Python build and test tools, and on a Debian host
+# Set-up for a fresh machine: Node packages, Python build and test tools (and the container tests'
+# virtualenv), and on a Debian host
 # a running Docker engine plus debootstrap (the OS stage) and the test helpers.
 # Idempotent: what is there already is left alone, including an engine that already answers.
 set -euo pipefail
@@ -22,9 +23,21 @@ python3 -m pip install --disable-pip-version-check -q \
   -r packages/sagemaker-sklearn-container/requirements-dev.txt \
   -r packages/sagemaker-sklearn-container/requirements.txt
 
+# The container tests' host side in a virtualenv of its own (.venv): the SageMaker Python SDK and
+# moto's S3 server pin other versions of pandas and boto3 than the package's tests above.
+venv_stamp=.venv/.requirements.txt
+if [ -x .venv/bin/python ] && cmp -s tools/container-test/requirements.txt "$venv_stamp"; then
+  echo ".venv is up to date"
+else
+  python3 -m venv .venv
+  .venv/bin/python -m pip install --disable-pip-version-check -q -r tools/container-test/requirements.txt
+  cp tools/container-test/requirements.txt "$venv_stamp"
+fi
+
 # Debian packages: the engine, debootstrap for the OS stage, and what the tests and benchmarks use
-# (a local OCI registry, a static busybox for fixture images, nginx for the serving tests, wrk).
-apt_packages=(docker.io debootstrap docker-registry busybox-static nginx-light libnginx-mod-http-js wrk)
+# (a local OCI registry, a static busybox for fixture images, nginx for the serving tests, wrk,
+# docker-compose for the SageMaker Python SDK's local mode).
+apt_packages=(docker.io debootstrap docker-registry busybox-static nginx-light libnginx-mod-http-js wrk docker-compose)
 missing=()
 if have dpkg; then
   for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

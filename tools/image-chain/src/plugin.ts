@@ -18,6 +18,9 @@ export interface ImageChainPluginOptions {
 export const DOCKER_BUILD = 'docker-build';
 export const CONTAINER_TEST = 'container-test';
 export const DOCKER_PUSH = 'docker-push';
+/** The container tests' host side (pytest, the SageMaker Python SDK, moto): a virtualenv tools/setup.sh makes. */
+export const CONTAINER_TEST_PYTHON = '.venv/bin/python';
+export const CONTAINER_TEST_REQUIREMENTS = 'tools/container-test/requirements.txt';
 
 function model(workspaceRoot: string, stageFiles: readonly string[], options: ImageChainPluginOptions | undefined): ChainModel {
   const configFile = options?.config ?? DEFAULT_CONFIG_FILE;
@@ -40,10 +43,14 @@ function dockerBuildTarget(image: ImageProject): TargetConfiguration {
 
 function containerTestTarget(image: ImageProject): TargetConfiguration {
   return {
-    ...commandTarget('container-test', { tests: image.containerTests, line: image.line }),
+    ...commandTarget('container-test', { tests: image.containerTests, line: image.line, python: CONTAINER_TEST_PYTHON }),
     cache: true,
-    // The result depends on the tests and on exactly which image they ran against.
-    inputs: [`{workspaceRoot}/${image.containerTests}/**/*`, { dependentTasksOutputFiles: `${recordDir(image.name)}/image.id` }],
+    // The result depends on the tests, the host-side clients they drive and exactly which image they ran against.
+    inputs: [
+      `{workspaceRoot}/${image.containerTests}/**/*`,
+      `{workspaceRoot}/${CONTAINER_TEST_REQUIREMENTS}`,
+      { dependentTasksOutputFiles: `${recordDir(image.name)}/image.id` },
+    ],
     dependsOn: [DOCKER_BUILD],
     metadata: { description: `Run ${image.containerTests} against the ${image.name} image`, technologies: ['docker', 'pytest'] },
   };

@@ -39,6 +39,7 @@ export class Workspace {
     const dir = mkdtempSync(join(tmpdir(), 'chain-ws-'));
     cpSync(options.fixture ?? FIXTURE, dir, { recursive: true });
     symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
+    if (existsSync(join(REPO, '.venv'))) symlinkSync(join(REPO, '.venv'), join(dir, '.venv'));
     cpSync(join(REPO, 'tools'), join(dir, 'tools'), { recursive: true, filter: (src) => !src.includes('/test/') });
     cpSync(join(REPO, 'tsconfig.base.json'), join(dir, 'tsconfig.base.json'));
     cpSync(join(REPO, 'package.json'), join(dir, 'package.json'));

@@ -3,7 +3,8 @@
 // and the line's versions through the environment.
 import type { ExecutorContext } from '@nx/devkit';
 import { execa } from 'execa';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import { loadConfig } from '../config';
 import { ensurePresent } from '../presence';
 import { readRecord } from '../record';
@@ -29,8 +30,9 @@ export default async function containerTest(options: ContainerTestOptions, conte
         env[`CHAIN_${k.replace(/\W/g, '_').toUpperCase()}`] = v;
       }
     }
+    const python = resolvePython(context.root, options.python ?? 'python3');
     console.log(`${project}: container tests in ${options.tests} against ${record.tags[0]} (${record.image.slice(0, 19)})`);
-    const result = await execa(options.python ?? 'python3', ['-m', 'pytest', '-p', 'no:cacheprovider', '-q', '-rfE', join(context.root, options.tests)], {
+    const result = await execa(python, ['-m', 'pytest', '-p', 'no:cacheprovider', '-q', '-rfE', join(context.root, options.tests)], {
       env,
       stdout: 'inherit',
       stderr: 'inherit',
@@ -46,4 +48,14 @@ export default async function containerTest(options: ContainerTestOptions, conte
     reportFailure(project, e as Error, 'The container tests did not run; nothing is cached.');
     return { success: false };
   }
+}
+
+/** A path option (one with a slash) is workspace-relative and must exist; a bare name is looked up on PATH. */
+export function resolvePython(root: string, python: string): string {
+  if (!python.includes('/')) return python;
+  const path = isAbsolute(python) ? python : join(root, python);
+  if (!existsSync(path)) {
+    throw new Error(`the container tests' Python ${python} does not exist: run \`bash tools/setup.sh\` (it makes it from tools/container-test/requirements.txt)`);
+  }
+  return path;
 }
