@@ -1,10 +1,7 @@
 """Make sagemaker-scikit-learn-extension 2.5.0 work with scikit-learn 1.4, numpy 1.26, pandas 2.2.
 
-Line 1.2-1 copy (images/extension/lines/1.2-1/): identical to the stage's script except
-that ThresholdOneHotEncoder.fit recomputes drop_idx_ with ``_compute_drop_idx()`` when
-``_set_drop_idx()`` does not exist (it appeared in scikit-learn 1.3; 1.2.1 has only
-``drop_idx_ = self._compute_drop_idx()``). The change is version-agnostic: if the stage's
-script adopts it, this fragment can be deleted.
+One script for both lines (scikit-learn 1.2.1 and 1.4.2): where the two differ, the
+replacement text checks which API is there.
 
 sagemaker-scikit-learn-extension 2.5.0 (the last release on PyPI) was written for
 scikit-learn 0.23 / numpy < 1.20. With scikit-learn 1.4.x its modules do not import:
@@ -19,6 +16,8 @@ and ThresholdOneHotEncoder / RobustLabelEncoder rely on removed APIs:
     followed by a recomputation of those;
   - check_X_y/check_array refuse string arrays with dtype="numeric" since 1.0 (WOEEncoder);
   - np.float / np.int were removed in numpy 1.24;
+externals.read_data imports AWS's mlio, which is not on PyPI: it falls back to
+mlio_compat.py (the same API subset on pyarrow.csv), copied in as externals/_mlio_compat.py;
 and with pandas 2.x TSFreshFeatureExtractor(augment=True) with the default "hybrid"
 interpolation fails (groupby().apply now prepends the group key as an index level).
 
@@ -30,6 +29,7 @@ loudly instead of being half-patched. Usage:
 """
 import importlib.util
 import os
+import shutil
 import sys
 
 MARK = "# patched for scikit-learn 1.4 (images/extension/patch_extension_sklearn14.py)"
@@ -175,6 +175,21 @@ PATCHES = {
             '            X = X.groupby("id", group_keys=False).apply(self._hybrid_interpolation)\n',
         ),
     ],
+    "externals/read_data.py": [
+        (
+            # mlio is AWS's own build, not on PyPI: fall back to the same API on pyarrow.csv
+            # (mlio_compat.py, copied next to this file as _mlio_compat.py).
+            "import mlio\n"
+            "from mlio.integ.numpy import as_numpy\n",
+            MARK + "\n"
+            "try:\n"
+            "    import mlio\n"
+            "    from mlio.integ.numpy import as_numpy\n"
+            "except ImportError:\n"
+            "    from . import _mlio_compat as mlio\n"
+            "    from ._mlio_compat import as_numpy\n",
+        ),
+    ],
     "feature_extraction/text.py": [
         (
             "from sklearn.feature_extraction.text import VectorizerMixin, TfidfVectorizer\n",
@@ -192,10 +207,21 @@ def package_dir():
     return list(spec.submodule_search_locations)[0]
 
 
+COMPAT_SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mlio_compat.py")
+COMPAT_TARGET = "externals/_mlio_compat.py"
+
+
 def main(argv):
     root = package_dir()
     check_only = "--check" in argv
     errors = []
+    target = os.path.join(root, COMPAT_TARGET)
+    if check_only:
+        if not os.path.isfile(target):
+            errors.append("missing: %s" % COMPAT_TARGET)
+    else:
+        shutil.copyfile(COMPAT_SOURCE, target)
+        print("copied: %s -> %s" % (os.path.basename(COMPAT_SOURCE), COMPAT_TARGET))
     for rel, replacements in PATCHES.items():
         path = os.path.join(root, rel)
         with open(path, encoding="utf-8") as fh:
