@@ -196,6 +196,90 @@ PATCHES = {
             MARK + "\n"
             "from sklearn.feature_extraction.text import _VectorizerMixin as VectorizerMixin, TfidfVectorizer\n",
         ),
+        (
+            # scipy >= 1.11 stacks CSR blocks into CSR; the release returned COO (its tests say so).
+            "        return sp.hstack([self._transform_vectorizer(i, X) for i in range(X.shape[1])])\n",
+            "        return sp.hstack([self._transform_vectorizer(i, X) for i in range(X.shape[1])], format=\"coo\")\n",
+        ),
+    ],
+    # n_features_in_ (scikit-learn >= 0.24's estimator API, which check_estimator requires),
+    # set where each fit has validated X.
+    "preprocessing/base.py": [
+        (
+            # BaseExtremeValueTransformer (Log/QuantileExtremeValuesTransformer)
+            "        X = check_array(X)\n"
+            "        _, self.n_input_features_ = X.shape\n",
+            "        X = check_array(X)\n"
+            "        _, self.n_input_features_ = X.shape\n"
+            "        self.n_features_in_ = self.n_input_features_  " + MARK + "\n",
+        ),
+        (
+            # RemoveConstantColumnsTransformer
+            "        X = check_array(X, force_all_finite=False)\n"
+            "        _, self.n_input_features_ = X.shape\n",
+            "        X = check_array(X, force_all_finite=False)\n"
+            "        _, self.n_input_features_ = X.shape\n"
+            "        self.n_features_in_ = self.n_input_features_\n",
+        ),
+    ],
+    "preprocessing/data.py": [
+        (
+            # QuadraticFeatures
+            "        _, n_features = check_array(X).shape\n",
+            "        _, n_features = check_array(X).shape\n"
+            "        self.n_features_in_ = n_features  " + MARK + "\n",
+        ),
+        (
+            # RobustStandardScaler
+            "        with_mean = not issparse(X)\n",
+            "        self.n_features_in_ = X.shape[1]\n"
+            "        with_mean = not issparse(X)\n",
+        ),
+    ],
+    "impute/base.py": [
+        (
+            # RobustImputer
+            "        X = self._validate_input(X)\n"
+            "\n"
+            "        self.vectorized_mask_function_ = self.mask_function or is_finite_numeric\n"
+            "        X = _apply_mask(X, _get_mask(X, self.vectorized_mask_function_))\n"
+            "\n"
+            "        if self._is_constant_multicolumn_imputation():\n",
+            "        X = self._validate_input(X)\n"
+            "        self.n_features_in_ = X.shape[1]  " + MARK + "\n"
+            "\n"
+            "        self.vectorized_mask_function_ = self.mask_function or is_finite_numeric\n"
+            "        X = _apply_mask(X, _get_mask(X, self.vectorized_mask_function_))\n"
+            "\n"
+            "        if self._is_constant_multicolumn_imputation():\n",
+        ),
+        (
+            # RobustMissingIndicator
+            "        X = self._validate_input(X)\n"
+            "\n"
+            "        self.vectorized_mask_function_ = self.mask_function or is_finite_numeric\n"
+            "        X = _apply_mask(X, _get_mask(X, self.vectorized_mask_function_))\n"
+            "\n"
+            "        self.missing_indicator_ = MissingIndicator(",
+            "        X = self._validate_input(X)\n"
+            "        self.n_features_in_ = X.shape[1]\n"
+            "\n"
+            "        self.vectorized_mask_function_ = self.mask_function or is_finite_numeric\n"
+            "        X = _apply_mask(X, _get_mask(X, self.vectorized_mask_function_))\n"
+            "\n"
+            "        self.missing_indicator_ = MissingIndicator(",
+        ),
+        (
+            # RobustMissingIndicator outputs booleans (as sklearn's MissingIndicator declares).
+            "        return self.missing_indicator_.transform(X)\n"
+            "\n"
+            "    def _more_tags(self):\n"
+            '        return {"allow_nan": True}\n',
+            "        return self.missing_indicator_.transform(X)\n"
+            "\n"
+            "    def _more_tags(self):\n"
+            '        return {"allow_nan": True, "preserves_dtype": []}\n',
+        ),
     ],
 }
 
