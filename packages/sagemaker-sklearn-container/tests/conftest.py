@@ -48,14 +48,38 @@ KNOBS = [
     "SAGEMAKER_RUNTIME_DIR",
     "SAGEMAKER_MODEL_REGISTRY_DIR",
     "SKLEARN_SERVING_USER",
+    "SAGEMAKER_SKLEARN_LOCAL_SUBMIT_DIRECTORY",
+    "SAGEMAKER_SKLEARN_LOCAL_SUBMIT_DIRECTORY_FROM",
+    "S3_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "SAGEMAKER_REGION",
+]
+
+AWS_KNOBS = [
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
 ]
 
 
 @pytest.fixture(autouse=True)
 def base_dir(monkeypatch, tmp_path):
     """A clean /opt/ml stand-in for every test, and no stray knobs."""
-    for name in KNOBS:
+    for name in KNOBS + AWS_KNOBS:
         monkeypatch.delenv(name, raising=False)
+    # boto3 must never look for credentials beyond this test (no instance metadata
+    # service, no files of the machine's user); tests that need keys set fake ones.
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     monkeypatch.setenv("SAGEMAKER_BASE_DIR", SESSION_BASE)
     monkeypatch.setenv("SAGEMAKER_RUNTIME_DIR", str(tmp_path / "runtime"))
     shutil.rmtree(SESSION_BASE, ignore_errors=True)
@@ -84,3 +108,18 @@ def write_script(directory: str, name: str, source: str) -> str:
 @pytest.fixture
 def model_dir(base_dir):
     return save_model(os.path.join(base_dir, "model"))
+
+
+def make_tarball(path: str, files: dict[str, str]) -> str:
+    """A .tar.gz at ``path`` holding ``files`` (name -> text) at its root, like sourcedir.tar.gz."""
+    import io
+    import tarfile
+
+    with tarfile.open(path, "w:gz") as archive:
+        for name, text in files.items():
+            data = text.encode("utf-8")
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o644
+            archive.addfile(info, io.BytesIO(data))
+    return path

@@ -278,3 +278,75 @@ def test_input_the_model_refuses_is_400_not_500(monkeypatch, model_dir):
         assert response.status_code == 400, (body, response.get_data(as_text=True))
         assert "cannot predict on this input" in response.get_json()["error"]
     assert predictions(client.post("/invocations", data="[[1]]", content_type="application/json"))
+
+
+def test_error_bodies_carry_upstreams_message_field(client):
+    response = client.post("/invocations", data="{nope", content_type="application/json")
+    body = response.get_json()
+    assert response.status_code == 400
+    assert body["code"] == 400 and body["message"] == body["error"] and "JSON" in body["message"]
+
+
+def test_hooks_may_return_responses_tuples_and_buffers(monkeypatch, model_dir):
+    write_script(
+        os.path.join(model_dir, "code"),
+        "inference.py",
+        textwrap.dedent("""
+        import io
+        from flask import Response
+
+        def input_fn(body, content_type):
+            return body  # str for text/csv and JSON, bytes otherwise
+
+        def predict_fn(data, model):
+            return data
+
+        def output_fn(prediction, accept):
+            if accept == "text/csv":
+                return Response("teapot:" + prediction, status=418, mimetype="text/plain")
+            if accept == "application/x-npy":
+                return io.BytesIO(prediction), "application/octet-stream"
+            return [type(prediction).__name__]
+
+        def execution_parameters_fn():
+            return '{"MaxPayloadInMB": 2}'
+    """),
+    )
+    client = make_client(monkeypatch)
+    answer = client.post(
+        "/invocations", data="1", content_type="text/csv", headers={"Accept": "text/csv"}
+    )
+    assert answer.status_code == 418 and answer.data == b"teapot:1"
+    answer = client.post(
+        "/invocations",
+        data=b"\x00raw",
+        content_type="application/octet-stream",
+        headers={"Accept": "application/x-npy"},
+    )
+    assert answer.status_code == 200 and answer.data == b"\x00raw"
+    assert answer.content_type == "application/octet-stream"
+    answer = client.post("/invocations", data="[1]", content_type="application/json")
+    assert answer.status_code == 500 and "must return a Response" in answer.get_json()["message"]
+    assert client.get("/execution-parameters").get_json() == {"MaxPayloadInMB": 2}
+
+
+def test_default_hooks_pass_a_response_from_input_fn_through(monkeypatch, model_dir):
+    write_script(
+        os.path.join(model_dir, "code"),
+        "inference.py",
+        "from flask import Response\n\n"
+        "def input_fn(body, content_type):\n"
+        "    return Response('refused', status=415)\n",
+    )
+    answer = make_client(monkeypatch).post("/invocations", data="1", content_type="text/csv")
+    assert answer.status_code == 415 and answer.data == b"refused"
+
+
+def test_multi_model_messages_match_upstreams(monkeypatch, model_dir):
+    client = make_client(monkeypatch, SAGEMAKER_MULTI_MODEL="true")
+    missing = client.post("/models/m1/invoke", data="1", content_type="text/csv")
+    assert missing.status_code == 404 and missing.get_json()["message"] == "Model not found: m1"
+    assert client.post("/models", json={"model_name": "m1", "url": model_dir}).status_code == 200
+    again = client.post("/models", json={"model_name": "m1", "url": model_dir})
+    assert again.status_code == 409
+    assert again.get_json()["message"] == "Model m1 is already registered."

@@ -4,8 +4,9 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import sparse
 
-from sagemaker_sklearn_container import encoders
+from sagemaker_sklearn_container import encoders, recordio
 from sagemaker_sklearn_container.encoders import (
     CSV,
     JSON,
@@ -163,3 +164,61 @@ def test_choose_accept_refuses_unknown():
     with pytest.raises(UnsupportedAccept) as info:
         encoders.choose_accept("application/xml", JSON)
     assert info.value.status == 406
+
+
+def test_jsonlines_requests_and_responses():
+    assert encoders.decode(
+        b'[1, 2]\n\n{"features": [3, 4]}\n', "application/jsonlines"
+    ).tolist() == [
+        [1, 2],
+        [3, 4],
+    ]
+    assert encoders.decode(b"[1]\n", "application/jsonl").tolist() == [[1]]
+    for body, why in (
+        (b"[1]\n{nope\n", "line 2"),
+        (b'{"x": 1}\n', "features"),
+        (b"", "empty"),
+        (b"\n\n", "no records"),
+        (b"[1]\n[1, 2]\n", "rectangular"),
+        (b"[" * 50_000 + b"]" * 50_000, "nested too deeply"),
+    ):
+        with pytest.raises(encoders.DecodeError, match=why):
+            encoders.decode(body, "application/jsonlines")
+    assert (
+        encoders.encode(np.array([[1, 2], [3, 4]]), "application/jsonlines") == b"[1, 2]\n[3, 4]\n"
+    )
+    assert encoders.encode(5, "application/jsonlines") == b"5\n"
+    assert encoders.choose_accept("application/x-jsonlines", "application/json") == (
+        "application/jsonlines"
+    )
+
+
+def test_recordio_protobuf_responses():
+    body = encoders.encode(np.array([1.0, 2.0]), "application/x-recordio-protobuf")
+    assert recordio.read(body).tolist() == [[1.0, 2.0]]
+    body = encoders.encode(sparse.csr_matrix([[0.0, 5.0]]), "application/x-recordio-protobuf")
+    assert recordio.read(body).tolist() == [[0.0, 5.0]]
+    with pytest.raises(encoders.UnsupportedAccept, match="numeric"):
+        encoders.encode(np.array(["cat"], dtype=object), "application/x-recordio-protobuf")
+    with pytest.raises(encoders.UnsupportedAccept, match="3-D"):
+        encoders.encode(np.zeros((1, 1, 1)), "application/x-recordio-protobuf")
+
+
+def test_recordio_reader_refuses_garbage():
+    good = recordio.write(np.array([[1.0]]))
+    for data, why in (
+        (good[:5], "truncated RecordIO header"),
+        (b"\x00" * 8, "magic"),
+        (good[:-4], "truncated RecordIO record"),
+    ):
+        with pytest.raises(ValueError, match=why):
+            list(recordio.iter_records(data))
+    with pytest.raises(ValueError, match="2 labels for 1 rows"):
+        recordio.write(np.array([[1.0]]), labels=[1, 2])
+    labelled = recordio.write(np.array([[1.0]]), labels=sparse.csr_matrix([[7]]))
+    assert next(recordio.iter_records(labelled)).label["values"].int32_tensor.values[0] == 7
+    assert recordio.read(recordio.write(np.array([[True]]))).tolist() == [[1]]
+
+
+def test_sparse_predictions_encode_as_json():
+    assert encoders.encode(sparse.csr_matrix([[1, 0]]), "application/json") == b"[[1, 0]]"

@@ -8,7 +8,7 @@ import pytest
 from sagemaker_sklearn_container import hooks
 from sagemaker_sklearn_container.errors import AlgorithmError, UserError
 
-from conftest import write_script
+from conftest import make_tarball, write_script
 
 
 def handler_for(model_dir, source=None, program="inference.py", monkeypatch=None):
@@ -66,9 +66,13 @@ def test_program_lookup_order(monkeypatch, base_dir, model_dir, tmp_path):
 
 def test_program_from_submit_dir_and_code_dir(monkeypatch, base_dir, model_dir, tmp_path):
     monkeypatch.setenv("SAGEMAKER_PROGRAM", "serve_me")  # without .py
-    monkeypatch.setenv("SAGEMAKER_SUBMIT_DIRECTORY", "s3://bucket/sourcedir.tar.gz")
+    monkeypatch.setenv("SAGEMAKER_SUBMIT_DIRECTORY", str(tmp_path / "nothing-here"))
     in_code = write_script(os.path.join(base_dir, "code"), "serve_me.py", "")
     assert hooks.find_user_script(model_dir) == in_code
+    tarball = make_tarball(str(tmp_path / "sourcedir.tar.gz"), {"serve_me.py": "X = 1\n"})
+    monkeypatch.setenv("SAGEMAKER_SUBMIT_DIRECTORY", tarball)
+    found = hooks.find_user_script(model_dir)
+    assert found.startswith(str(tmp_path / "runtime" / "code")) and found.endswith("serve_me.py")
     monkeypatch.setenv("SAGEMAKER_SUBMIT_DIRECTORY", str(tmp_path))
     in_submit = write_script(str(tmp_path), "serve_me.py", "")
     assert hooks.find_user_script(model_dir) == in_submit

@@ -12,6 +12,7 @@ import logging
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
 
 from sagemaker_sklearn_container import environment
 from sagemaker_sklearn_container.encoders import RequestError
@@ -25,7 +26,8 @@ TARGET_MODEL_HEADER = "X-Amzn-SageMaker-Target-Model"
 
 
 def _error(status: int, message: str) -> Response:
-    response = jsonify({"error": message, "code": status})
+    # "message" is the field upstream's model servers (and their clients) use.
+    response = jsonify({"error": message, "code": status, "message": message})
     response.status_code = status
     return response
 
@@ -38,13 +40,25 @@ def _default_execution_parameters(settings: environment.ServingSettings) -> dict
     }
 
 
-def _invoke(handler: ModelHandler) -> Response:
-    body, content_type = handler.invoke(
+def _invoke(handler: ModelHandler) -> BaseResponse:
+    result = handler.invoke(
         request.get_data(cache=False),
         request.headers.get("Content-Type"),
         request.headers.get("Accept"),
     )
+    if isinstance(result, BaseResponse):  # built by the user's hooks (e.g. worker.Response)
+        return result
+    body, content_type = result
     return Response(body, status=200, content_type=content_type)
+
+
+def _execution_parameters_response(params) -> BaseResponse:
+    """execution_parameters_fn may return a dict, a JSON str/bytes or a Response."""
+    if isinstance(params, BaseResponse):
+        return params
+    if isinstance(params, (str, bytes)):
+        return Response(params, status=200, content_type="application/json")
+    return jsonify(params)
 
 
 def create_app(settings: environment.ServingSettings | None = None) -> Flask:
@@ -97,7 +111,9 @@ def _add_single_model_routes(app: Flask, settings: environment.ServingSettings) 
     @app.get("/execution-parameters")
     def execution_parameters():
         params = handler.execution_parameters()
-        return jsonify(params if params is not None else _default_execution_parameters(settings))
+        return _execution_parameters_response(
+            params if params is not None else _default_execution_parameters(settings)
+        )
 
 
 def _add_multi_model_routes(app: Flask, settings: environment.ServingSettings) -> None:

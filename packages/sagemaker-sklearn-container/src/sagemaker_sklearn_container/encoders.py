@@ -1,8 +1,10 @@
 """Default request decoding and response encoding.
 
-Supported media types: application/json, text/csv and application/x-npy.
-NPY payloads are always loaded with ``allow_pickle=False``: a request body
-must never be able to run code in the server.
+Requests: application/json, text/csv, application/x-npy, application/jsonlines.
+Responses: the same, plus application/x-recordio-protobuf (what SageMaker's
+built-in algorithms such as Linear Learner read, e.g. behind a feature
+transform in an inference pipeline). NPY payloads are always loaded with
+``allow_pickle=False``: a request body must never be able to run code in the server.
 """
 
 from __future__ import annotations
@@ -14,10 +16,17 @@ from typing import Any
 
 import numpy as np
 
+from sagemaker_sklearn_container import recordio
+
 JSON = "application/json"
 CSV = "text/csv"
 NPY = "application/x-npy"
-SUPPORTED = (JSON, CSV, NPY)
+JSONLINES = "application/jsonlines"
+RECORDIO_PROTOBUF = recordio.CONTENT_TYPE
+# Other names clients use for JSON Lines.
+JSONLINES_ALIASES = ("application/jsonl", "application/x-jsonlines")
+SUPPORTED = (JSON, CSV, NPY, JSONLINES)
+ACCEPTED = (*SUPPORTED, RECORDIO_PROTOBUF)
 
 
 class RequestError(Exception):
@@ -43,8 +52,9 @@ class UnsupportedAccept(RequestError):
 
 
 def media_type(header: str | None) -> str:
-    """``'text/csv; charset=utf-8'`` -> ``'text/csv'``."""
-    return (header or "").split(";", 1)[0].strip().lower()
+    """``'text/csv; charset=utf-8'`` -> ``'text/csv'`` (JSON Lines aliases -> one name)."""
+    kind = (header or "").split(";", 1)[0].strip().lower()
+    return JSONLINES if kind in JSONLINES_ALIASES else kind
 
 
 def choose_accept(header: str | None, default: str) -> str:
@@ -57,11 +67,9 @@ def choose_accept(header: str | None, default: str) -> str:
             return default
         if candidate == "text/*":
             return CSV
-        if candidate in SUPPORTED:
+        if candidate in ACCEPTED:
             return candidate
-    raise UnsupportedAccept(
-        f"Accept {header!r} is not supported; use one of {', '.join(SUPPORTED)}"
-    )
+    raise UnsupportedAccept(f"Accept {header!r} is not supported; use one of {', '.join(ACCEPTED)}")
 
 
 def _text(body: bytes) -> str:
@@ -71,8 +79,10 @@ def _text(body: bytes) -> str:
         raise DecodeError(f"request body is not valid UTF-8: {exc}") from exc
 
 
-def decode(body: bytes, content_type: str | None) -> np.ndarray:
+def decode(body: bytes | str, content_type: str | None) -> np.ndarray:
     """Turn a request body into a numpy array."""
+    if isinstance(body, str):
+        body = body.encode("utf-8")
     kind = media_type(content_type)
     if kind not in SUPPORTED:
         raise UnsupportedContentType(
@@ -84,6 +94,8 @@ def decode(body: bytes, content_type: str | None) -> np.ndarray:
         return _decode_json(body)
     if kind == CSV:
         return _decode_csv(body)
+    if kind == JSONLINES:
+        return _decode_jsonlines(body)
     return _decode_npy(body)
 
 
@@ -108,6 +120,34 @@ def _decode_json(body: bytes) -> np.ndarray:
         return np.asarray(data)
     except ValueError as exc:  # ragged nested lists
         raise DecodeError(f"JSON is not a rectangular array: {exc}") from exc
+
+
+def _decode_jsonlines(body: bytes) -> np.ndarray:
+    """One JSON value per line: a row list, or an object with "features"/"instances"."""
+    rows = []
+    for number, line in enumerate(_text(body).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as exc:  # JSONDecodeError, or a number over the digit limit
+            raise DecodeError(f"malformed JSON on line {number}: {exc}") from exc
+        except RecursionError as exc:
+            raise DecodeError(f"JSON on line {number} is nested too deeply") from exc
+        if isinstance(row, dict):
+            for key in ("features", "instances", "inputs"):
+                if key in row:
+                    row = row[key]
+                    break
+            else:
+                raise DecodeError(f'line {number}: a JSON object needs a "features" list')
+        rows.append(row)
+    if not rows:
+        raise DecodeError("JSON Lines body has no records")
+    try:
+        return np.asarray(rows)
+    except ValueError as exc:
+        raise DecodeError(f"JSON Lines records are not a rectangular array: {exc}") from exc
 
 
 def _decode_csv(body: bytes) -> np.ndarray:
@@ -144,6 +184,8 @@ def _to_plain(obj: Any) -> Any:
     """numpy / pandas values -> JSON-serialisable Python values."""
     if hasattr(obj, "to_numpy"):  # pandas DataFrame / Series
         obj = obj.to_numpy()
+    if hasattr(obj, "toarray"):  # scipy sparse matrix
+        obj = obj.toarray()
     if isinstance(obj, np.ndarray):
         return obj.tolist()
     if isinstance(obj, np.generic):
@@ -165,6 +207,15 @@ def encode(obj: Any, accept: str) -> bytes:
         buffer = io.BytesIO()
         np.save(buffer, np.asarray(_to_plain(obj)), allow_pickle=False)
         return buffer.getvalue()
+    if accept == JSONLINES:
+        array = _to_plain(obj)
+        rows = array if isinstance(array, list) else [array]
+        return "".join(json.dumps(row) + "\n" for row in rows).encode("utf-8")
+    if accept == RECORDIO_PROTOBUF:
+        try:
+            return recordio.write(obj if hasattr(obj, "toarray") else np.asarray(_to_plain(obj)))
+        except ValueError as exc:
+            raise UnsupportedAccept(f"cannot answer in {accept}: {exc}") from exc
     raise UnsupportedAccept(f"Accept {accept!r} is not supported")
 
 

@@ -21,8 +21,9 @@ from types import ModuleType
 from typing import Any
 
 import joblib
+from werkzeug.wrappers import Response
 
-from sagemaker_sklearn_container import encoders, environment, forest
+from sagemaker_sklearn_container import code_delivery, encoders, environment, forest
 from sagemaker_sklearn_container.errors import AlgorithmError, UserError
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,9 @@ logger = logging.getLogger(__name__)
 MODEL_FILENAME = "model.joblib"
 DEFAULT_PROGRAM = "inference.py"
 CHAIN_HOOKS = ("input_fn", "predict_fn", "output_fn")
+# Bodies of these types reach user hooks as str, as upstream's servers do
+# (scripts call e.g. pd.read_csv(StringIO(body))); other types stay bytes.
+TEXT_TYPES = (encoders.JSON, encoders.CSV)
 
 
 # --- defaults ---------------------------------------------------------------
@@ -50,6 +54,8 @@ def default_input_fn(body: bytes, content_type: str) -> Any:
 
 
 def default_predict_fn(data: Any, model: Any) -> Any:
+    if isinstance(data, Response):  # a user input_fn answered the request itself
+        return data
     try:
         fast = forest.predict(model, data)
         return fast if fast is not None else model.predict(data)
@@ -60,7 +66,9 @@ def default_predict_fn(data: Any, model: Any) -> Any:
         raise encoders.RequestError(f"the model cannot predict on this input: {exc}") from exc
 
 
-def default_output_fn(prediction: Any, accept: str) -> tuple[bytes, str]:
+def default_output_fn(prediction: Any, accept: str) -> Any:
+    if isinstance(prediction, Response):
+        return prediction
     return encoders.encode(prediction, accept), accept
 
 
@@ -70,10 +78,13 @@ def default_output_fn(prediction: Any, accept: str) -> tuple[bytes, str]:
 def code_search_dirs(model_dir: str) -> list[str]:
     """Where the user's inference code may live, most specific first."""
     dirs = [os.path.join(model_dir, "code")]
-    submit = environment.submit_directory()
-    if submit and "://" not in submit:  # an s3:// URI is training's business
+    # s3:// URIs and tarballs are unpacked once by the serving entry point; this is
+    # the local directory that gave.
+    submit = code_delivery.local_submit_directory()
+    if submit and submit not in dirs:
         dirs.append(submit)
-    dirs.append(environment.code_dir())
+    if environment.code_dir() not in dirs:
+        dirs.append(environment.code_dir())
     return dirs
 
 
@@ -88,9 +99,12 @@ def find_user_script(model_dir: str) -> str | None:
         if os.path.isfile(candidate):
             return candidate
     if program:
+        submit = environment.submit_directory()
+        origin = f" (SAGEMAKER_SUBMIT_DIRECTORY={submit})" if submit else ""
         raise UserError(
             f"SAGEMAKER_PROGRAM={program} not found in any of: "
             + ", ".join(code_search_dirs(model_dir))
+            + origin
         )
     return None
 
@@ -111,6 +125,8 @@ def import_user_script(path: str) -> ModuleType:
         # Helpers next to the script must be importable, as in training.
         if directory not in sys.path:
             sys.path.insert(0, directory)
+        # The code may have been written (or unpacked) after Python listed the directory.
+        importlib.invalidate_caches()
         spec = importlib.util.spec_from_file_location(module_name, path)
         if spec is None or spec.loader is None:  # pragma: no cover - only for odd paths
             raise UserError(f"cannot import {path}")
@@ -175,19 +191,39 @@ def load_hooks(model_dir: str) -> Hooks:
 # --- the handler: one loaded model plus its hooks ---------------------------
 
 
-def _normalise_output(result: Any, accept: str) -> tuple[bytes, str]:
-    """User hooks may return bytes, str, or (body, content_type)."""
+Output = tuple[bytes, str] | Response
+
+
+def _normalise_output(result: Any, accept: str) -> Output:
+    """User hooks may return a (werkzeug/Flask) Response, bytes, str, or (body, content_type).
+
+    A body may also be a file-like object (upstream's array_to_recordio_protobuf
+    returns a BytesIO).
+    """
+    if isinstance(result, Response):
+        return result
     content_type = accept
     if isinstance(result, tuple) and len(result) == 2:
         result, content_type = result
+    if hasattr(result, "read") and callable(result.read):
+        result = result.read()
     if isinstance(result, str):
         result = result.encode("utf-8")
-    if not isinstance(result, (bytes, bytearray)):
+    if not isinstance(result, (bytes, bytearray, memoryview)):
         raise AlgorithmError(
-            "output_fn/transform_fn must return bytes, str or (body, content_type); "
-            f"got {type(result).__name__}"
+            "output_fn/transform_fn must return a Response, bytes, str or "
+            f"(body, content_type); got {type(result).__name__}"
         )
-    return bytes(result), content_type
+    return bytes(result), str(content_type)
+
+
+def _body_for_hooks(body: bytes, content_type: str) -> bytes | str:
+    if encoders.media_type(content_type) not in TEXT_TYPES:
+        return body
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise encoders.DecodeError(f"request body is not valid UTF-8: {exc}") from exc
 
 
 class ModelHandler:
@@ -226,16 +262,19 @@ class ModelHandler:
             return accept_header
         return encoders.choose_accept(accept_header, self.default_accept)
 
-    def invoke(
-        self, body: bytes, content_type: str | None, accept_header: str | None
-    ) -> tuple[bytes, str]:
+    def invoke(self, body: bytes, content_type: str | None, accept_header: str | None) -> Output:
         model = self.model
         accept = self._accept(accept_header)
         content_type = content_type or ""
         if self.hooks.transform_fn is not None:
             return _normalise_output(
-                self.hooks.transform_fn(model, body, content_type, accept), accept
+                self.hooks.transform_fn(
+                    model, _body_for_hooks(body, content_type), content_type, accept
+                ),
+                accept,
             )
+        if self.hooks.input_fn is not default_input_fn:
+            body = _body_for_hooks(body, content_type)
         data = self.hooks.input_fn(body, content_type)
         prediction = self.hooks.predict_fn(data, model)
         return _normalise_output(self.hooks.output_fn(prediction, accept), accept)

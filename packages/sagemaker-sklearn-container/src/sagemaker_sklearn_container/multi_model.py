@@ -97,7 +97,7 @@ class ModelRegistry:
             try:
                 os.link(tmp, self._path(name))  # atomic, and refuses to overwrite
             except FileExistsError as exc:
-                raise ModelExists(f"model {name!r} is already loaded") from exc
+                raise ModelExists(f"Model {name} is already registered.") from exc
         finally:
             os.unlink(tmp)
         return entry
@@ -106,14 +106,14 @@ class ModelRegistry:
         try:
             os.unlink(self._path(name))
         except FileNotFoundError as exc:
-            raise ModelNotFound(f"model {name!r} is not loaded") from exc
+            raise ModelNotFound(f"Model not found: {name}") from exc
 
     def get(self, name: str) -> ModelEntry:
         try:
             with open(self._path(name), encoding="utf-8") as handle:
                 data = json.load(handle)
         except FileNotFoundError as exc:
-            raise ModelNotFound(f"model {name!r} is not loaded") from exc
+            raise ModelNotFound(f"Model not found: {name}") from exc
         return ModelEntry(data["model_name"], data["url"], data["load_id"])
 
     def list(self) -> list[ModelEntry]:
@@ -145,7 +145,7 @@ class ModelCache:
         except ModelNotFound:
             pass
         else:
-            raise ModelExists(f"model {name!r} is already loaded")
+            raise ModelExists(f"Model {name} is already registered.")
         handler = ModelHandler.from_model_dir(path, self.default_accept)
         _ = handler.model  # raises if model_fn fails
         entry = self.registry.add(name, path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from sagemaker_sklearn_container import environment, hooks, launcher
+from sagemaker_sklearn_container import code_delivery, environment, hooks, launcher
 from sagemaker_sklearn_container.errors import as_container_error, write_failure_file
 
 logger = logging.getLogger(__name__)
@@ -14,6 +14,9 @@ def main() -> int:
     """Validate the setup, then run nginx + gunicorn. Returns the exit code."""
     try:
         settings = environment.ServingSettings.from_env()
+        # Fetch and unpack the user's code once, here, before gunicorn forks its
+        # workers: they inherit the local directory through the environment.
+        code_delivery.prepare_submit_directory(settings.user)
         if not settings.multi_model:
             # Fail fast, in one place, on a broken inference script
             # (e.g. transform_fn together with input_fn) instead of in every worker.

@@ -18,7 +18,7 @@ import json
 import logging
 import os
 
-from sagemaker_sklearn_container import environment
+from sagemaker_sklearn_container import code_delivery, environment
 from sagemaker_sklearn_container.errors import (
     AlgorithmError,
     ContainerError,
@@ -72,6 +72,10 @@ def resolve_entry_point() -> tuple[str, str]:
     return program, location
 
 
+def _non_empty(directory: str) -> bool:
+    return os.path.isdir(directory) and bool(os.listdir(directory))
+
+
 def ensure_local_config() -> None:
     """Outside SageMaker the config files may be missing; write harmless defaults.
 
@@ -105,13 +109,27 @@ def run_training() -> None:
     from sagemaker_training import errors as sm_errors
 
     program, location = resolve_entry_point()
+    # s3:// URIs and tarballs: fetched and unpacked safely here, so a missing object,
+    # a corrupt archive or an unsafe member is a UserError naming the URI.
+    local = code_delivery.resolve(location)
+    if not os.path.isfile(os.path.join(local, program)):
+        raise UserError(f"training script {program} not found in {location}")
+    code_dir = sm_environment.code_dir  # where sagemaker-training runs the script from
+    if os.path.realpath(local) != os.path.realpath(code_dir) and _non_empty(code_dir):
+        # sagemaker-training copies the code into the code dir only when that is empty.
+        logger.warning(
+            "%s is not empty: sagemaker-training runs %s from there, not from %s",
+            code_dir,
+            program,
+            location,
+        )
     ensure_local_config()
     os.makedirs(environment.model_dir(), exist_ok=True)
     env = sm_environment.Environment()
     logger.info("running training script %s from %s", program, location)
     try:
         entry_point.run(
-            uri=location,
+            uri=local,
             user_entry_point=program,
             args=env.to_cmd_args(),
             env_vars=env.to_env_vars(),

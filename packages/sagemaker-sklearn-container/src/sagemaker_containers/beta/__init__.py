@@ -1,0 +1,1 @@
+"""Upstream's ``sagemaker_containers.beta`` namespace."""
