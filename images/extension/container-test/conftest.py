@@ -45,10 +45,16 @@ class Docker:
     )
     names: list[str] = field(default_factory=list)
 
-    def __call__(self, *args: str, timeout: float = 120, check: bool = False):
+    def __call__(
+        self, *args: str, timeout: float = 120, check: bool = False, input: bytes | None = None
+    ):
         try:
             result = subprocess.run(
-                [*self.client, *args], capture_output=True, timeout=timeout, check=False
+                [*self.client, *args],
+                capture_output=True,
+                timeout=timeout,
+                check=False,
+                input=input,
             )
         except subprocess.TimeoutExpired as exc:
             raise AssertionError(
