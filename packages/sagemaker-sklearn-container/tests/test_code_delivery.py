@@ -144,7 +144,7 @@ def test_corrupt_tarball_is_user_error(tmp_path, content):
 
 
 def test_without_the_data_filter_links_inside_work_and_modes_are_hardened(tmp_path, monkeypatch):
-    monkeypatch.delattr(tarfile, "data_filter")
+    monkeypatch.delattr(tarfile, "data_filter", raising=False)
     tarball = tar_with(
         str(tmp_path / "code.tar.gz"),
         (info("pkg/helper.py", mode=0o6777), b"X = 1\n"),
@@ -314,3 +314,14 @@ def test_training_warns_when_the_code_dir_already_has_other_code(base_dir, tmp_p
     os.environ["SAGEMAKER_SUBMIT_DIRECTORY"] = str(other)
     training.run_training()
     assert "is not empty: sagemaker-training runs fit.py from there" in caplog.text
+
+
+@pytest.mark.skipif(not hasattr(tarfile, "data_filter"), reason="needs tarfile's data filter")
+def test_the_data_filter_backs_up_our_own_checks(tmp_path, monkeypatch):
+    monkeypatch.setattr(code_delivery, "check_members", lambda members, source: None)
+    tarball = tar_with(
+        str(tmp_path / "abs.tar.gz"), (info("passwd", tarfile.SYMTYPE, "/etc/passwd"), None)
+    )
+    with pytest.raises(UserError, match="refusing to unpack"):
+        code_delivery.resolve(tarball)
+    assert leftovers(code_root(tmp_path)) == []

@@ -41,6 +41,8 @@ RESOLVED_ENV = "SAGEMAKER_SKLEARN_LOCAL_SUBMIT_DIRECTORY"
 RESOLVED_FROM_ENV = "SAGEMAKER_SKLEARN_LOCAL_SUBMIT_DIRECTORY_FROM"
 TARBALL_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tar.xz")
 _CHUNK = 1024 * 1024
+# tarfile.FilterError exists only where the 'data' filter does (Python 3.11.4+).
+_FILTER_ERRORS = (tarfile.FilterError,) if hasattr(tarfile, "FilterError") else ()
 
 
 def is_s3_uri(location: str) -> bool:
@@ -198,7 +200,7 @@ def extract_tarball(path: str, target: str, source: str) -> None:
                 archive.extractall(target, members=[_harden(m) for m in ordered])
     except UserError:
         raise
-    except tarfile.FilterError as exc:
+    except _FILTER_ERRORS as exc:
         raise UserError(f"refusing to unpack {source}: {exc}") from exc
     except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
         raise UserError(
