@@ -9,6 +9,7 @@ Optional first argument: the scikit-learn version the image must have
 (default: $SKLEARN_VERSION, set in the extension image). Exits non-zero on any failure.
 Prints one line per check and a closing "N passed, N failed" line.
 """
+
 import contextlib
 import io
 import os
@@ -35,10 +36,10 @@ def check(name):
             with contextlib.redirect_stderr(io.StringIO()):
                 detail = fn()
             RESULTS.append((name, True))
-            print("PASS %-32s %s" % (name, detail or ""))
-        except Exception:  # noqa: BLE001 - report every failure, keep going
+            print(f"PASS {name:<32} {detail or ''}")
+        except Exception:
             RESULTS.append((name, False))
-            print("FAIL %s" % name)
+            print(f"FAIL {name}")
             traceback.print_exc(file=sys.stdout)
         return fn
 
@@ -46,7 +47,7 @@ def check(name):
 
 
 def shape(a):
-    return "shape=%s%s" % (tuple(a.shape), " sparse" if sp.issparse(a) else "")
+    return "shape={}{}".format(tuple(a.shape), " sparse" if sp.issparse(a) else "")
 
 
 def dense(a):
@@ -61,9 +62,13 @@ FRAME = pd.DataFrame(
         "num_b": rng.randint(0, 100, N).astype(float),
         "cat": rng.choice(["red", "green", "blue", "rare"], N, p=[0.4, 0.3, 0.27, 0.03]),
         "when": pd.date_range("2021-01-01", periods=N, freq="37h").strftime("%Y-%m-%d %H:%M:%S"),
-        "text": rng.choice(["the quick brown fox", "lazy dogs sleep", "quick quick fox jumps", "hello world"], N),
+        "text": rng.choice(
+            ["the quick brown fox", "lazy dogs sleep", "quick quick fox jumps", "hello world"], N
+        ),
         "text2": rng.choice(["alpha beta", "beta gamma", "gamma delta alpha"], N),
-        "seq": [",".join("%.3f" % v for v in rng.normal(size=rng.randint(5, 12))) for _ in range(N)],
+        "seq": [
+            ",".join(f"{v:.3f}" for v in rng.normal(size=rng.randint(5, 12))) for _ in range(N)
+        ],
     }
 )
 
@@ -74,7 +79,7 @@ expected = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("SKLEARN_VERSION
 def _():
     print("sklearn", sklearn.__version__)
     if expected and sklearn.__version__ != expected:
-        raise AssertionError("scikit-learn %s, expected %s" % (sklearn.__version__, expected))
+        raise AssertionError(f"scikit-learn {sklearn.__version__}, expected {expected}")
     return sklearn.__version__
 
 
@@ -95,7 +100,7 @@ def _():
         importlib.import_module(m)
     from importlib.metadata import version
 
-    return "version %s" % version("sagemaker-scikit-learn-extension")
+    return "version {}".format(version("sagemaker-scikit-learn-extension"))
 
 
 @check("RobustImputer")
@@ -141,7 +146,7 @@ def _():
     assert out.shape[0] == N
     assert "rare" not in set(enc.categories_[0]), enc.categories_
     assert dense(out).sum() <= N
-    return "%s categories=%s" % (shape(out), list(enc.categories_[0]))
+    return f"{shape(out)} categories={list(enc.categories_[0])}"
 
 
 @check("ThresholdOneHotEncoder numeric")
@@ -188,7 +193,7 @@ def _():
     assert out[2] == len(enc.classes_)
     back = enc.inverse_transform(np.array([0, len(enc.classes_)]))
     assert back[1] == "<unseen_label>", back
-    return "classes=%s" % list(enc.classes_)
+    return f"classes={list(enc.classes_)}"
 
 
 @check("DateTimeVectorizer")
@@ -220,15 +225,20 @@ def _():
     out = TSFlattener().fit_transform(X)  # a list of 1-d float arrays, one per row
     assert len(out) == N and all(isinstance(a, np.ndarray) and a.dtype.kind == "f" for a in out)
     assert len(out[0]) == len(FRAME["seq"][0].split(","))
-    return "%d sequences, lengths %d..%d" % (len(out), min(map(len, out)), max(map(len, out)))
+    return f"{len(out)} sequences, lengths {min(map(len, out))}..{max(map(len, out))}"
 
 
 @check("TSFreshFeatureExtractor")
 def _():
-    from sagemaker_sklearn_extension.feature_extraction.sequences import TSFlattener, TSFreshFeatureExtractor
+    from sagemaker_sklearn_extension.feature_extraction.sequences import (
+        TSFlattener,
+        TSFreshFeatureExtractor,
+    )
 
     flat = TSFlattener().fit_transform(FRAME[["seq"]].to_numpy())
-    out = np.asarray(TSFreshFeatureExtractor(extraction_type="minimal").fit_transform(flat), dtype=float)
+    out = np.asarray(
+        TSFreshFeatureExtractor(extraction_type="minimal").fit_transform(flat), dtype=float
+    )
     assert out.shape[0] == N and out.shape[1] > 0 and np.isfinite(out).all()
     return shape(out)
 
@@ -248,25 +258,26 @@ def _():
 def _():
     import stumpy
     import tsfresh
-
     from sagemaker_sklearn_extension.feature_extraction.sequences import TSFeatureExtractor
 
     X = FRAME[["seq"]].to_numpy()[:10]
     out = np.asarray(TSFeatureExtractor(extraction_type="all").fit_transform(X), dtype=float)
     assert out.shape[0] == 10 and np.isfinite(out).all()
-    return "%s tsfresh %s stumpy %s" % (shape(out), tsfresh.__version__, stumpy.__version__)
+    return f"{shape(out)} tsfresh {tsfresh.__version__} stumpy {stumpy.__version__}"
 
 
 @check("Pipeline / ColumnTransformer")
 def _():
-    from sklearn.compose import ColumnTransformer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import Pipeline, make_pipeline
-
     from sagemaker_sklearn_extension.feature_extraction.date_time import DateTimeVectorizer
     from sagemaker_sklearn_extension.feature_extraction.text import MultiColumnTfidfVectorizer
     from sagemaker_sklearn_extension.impute import RobustImputer
-    from sagemaker_sklearn_extension.preprocessing import RobustStandardScaler, ThresholdOneHotEncoder
+    from sagemaker_sklearn_extension.preprocessing import (
+        RobustStandardScaler,
+        ThresholdOneHotEncoder,
+    )
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline, make_pipeline
 
     features = ColumnTransformer(
         [
@@ -280,10 +291,10 @@ def _():
     y = (FRAME["num_b"] > 50).astype(int).to_numpy()
     model = Pipeline([("features", features), ("clf", LogisticRegression(max_iter=500))]).fit(X, y)
     acc = (model.predict(X) == y).mean()
-    return "train accuracy=%.2f" % acc
+    return f"train accuracy={acc:.2f}"
 
 
 passed = sum(ok for _, ok in RESULTS)
 failed = len(RESULTS) - passed
-print("%d passed, %d failed" % (passed, failed))
+print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

@@ -27,6 +27,9 @@ loudly instead of being half-patched. Usage:
     python patch_extension_sklearn14.py            # patch the installed package
     python patch_extension_sklearn14.py --check    # only report whether it is patched
 """
+
+# ruff: noqa: E501 - the replacement texts are the exact lines of the package's source
+
 import importlib.util
 import os
 import shutil
@@ -56,82 +59,98 @@ PATCHES = {
             MARK + "\n" + ENCODE_COMPAT,
         ),
         (
-            '        super().__init__(categories=categories, drop=drop, sparse=sparse, dtype=dtype, handle_unknown="ignore")\n'
-            "        self.threshold = threshold\n",
-            '        super().__init__(categories=categories, drop=drop, sparse_output=sparse, dtype=dtype, handle_unknown="ignore")\n'
-            "        self.threshold = threshold\n",
+            (
+                '        super().__init__(categories=categories, drop=drop, sparse=sparse, dtype=dtype, handle_unknown="ignore")\n'
+                "        self.threshold = threshold\n"
+            ),
+            (
+                '        super().__init__(categories=categories, drop=drop, sparse_output=sparse, dtype=dtype, handle_unknown="ignore")\n'
+                "        self.threshold = threshold\n"
+            ),
         ),
         (
-            "    def fit(self, X, y=None):\n"
-            '        """Fit ThresholdOneHotEncoder to X.\n',
-            "    # scikit-learn >= 1.2 names the parameter sparse_output; keep the public name ``sparse``.\n"
-            "    @property\n"
-            "    def sparse_output(self):\n"
-            "        return self.sparse\n"
-            "\n"
-            "    @sparse_output.setter\n"
-            "    def sparse_output(self, value):\n"
-            "        self.sparse = value\n"
-            "\n"
-            "    def fit(self, X, y=None):\n"
-            '        """Fit ThresholdOneHotEncoder to X.\n',
+            '    def fit(self, X, y=None):\n        """Fit ThresholdOneHotEncoder to X.\n',
+            (
+                "    # scikit-learn >= 1.2 names the parameter sparse_output; keep the public name ``sparse``.\n"
+                "    @property\n"
+                "    def sparse_output(self):\n"
+                "        return self.sparse\n"
+                "\n"
+                "    @sparse_output.setter\n"
+                "    def sparse_output(self, value):\n"
+                "        self.sparse = value\n"
+                "\n"
+                "    def fit(self, X, y=None):\n"
+                '        """Fit ThresholdOneHotEncoder to X.\n'
+            ),
         ),
         (
-            "        super().fit(X, y)\n"
-            "        assert self.max_categories >= 1\n"
-            "\n"
-            "        n_samples, n_features = X.shape\n",
-            "        super().fit(X, y)\n"
-            "        assert self.max_categories >= 1\n"
-            "        # max_categories here is this class's own top-k limit, not sklearn's infrequent-category grouping.\n"
-            "        self._infrequent_enabled = False\n"
-            "        X = np.asarray(X)\n"
-            "\n"
-            "        n_samples, n_features = X.shape\n",
+            (
+                "        super().fit(X, y)\n"
+                "        assert self.max_categories >= 1\n"
+                "\n"
+                "        n_samples, n_features = X.shape\n"
+            ),
+            (
+                "        super().fit(X, y)\n"
+                "        assert self.max_categories >= 1\n"
+                "        # max_categories here is this class's own top-k limit, not sklearn's infrequent-category grouping.\n"
+                "        self._infrequent_enabled = False\n"
+                "        X = np.asarray(X)\n"
+                "\n"
+                "        n_samples, n_features = X.shape\n"
+            ),
         ),
         (
-            "                \"{} out of {} features do not have any categories appearing more than threshold={} {}.\".format(\n"
-            "                    n_features_completely_under_threshold, n_features, self.threshold, times\n"
-            "                )\n"
-            "            )\n"
-            "\n"
-            "        return self\n"
-            "\n"
-            "    def fit_transform(self, X, y=None):\n"
-            "        self._validate_keywords()\n"
-            "\n"
-            "        return super().fit_transform(X, y)\n",
-            "                \"{} out of {} features do not have any categories appearing more than threshold={} {}.\".format(\n"
-            "                    n_features_completely_under_threshold, n_features, self.threshold, times\n"
-            "                )\n"
-            "            )\n"
-            "\n"
-            "        # categories_ changed: recompute what OneHotEncoder.fit derived from it.\n"
-            "        # (scikit-learn >= 1.3: _set_drop_idx(); 1.2: drop_idx_ = _compute_drop_idx())\n"
-            "        if hasattr(self, \"_set_drop_idx\"):\n"
-            "            self._set_drop_idx()\n"
-            "        else:\n"
-            "            self.drop_idx_ = self._compute_drop_idx()\n"
-            "        self._n_features_outs = self._compute_n_features_outs()\n"
-            "        return self\n"
-            "\n"
-            "    def fit_transform(self, X, y=None):\n"
-            "        return self.fit(X, y).transform(X)\n",
+            (
+                '                "{} out of {} features do not have any categories appearing more than threshold={} {}.".format(\n'
+                "                    n_features_completely_under_threshold, n_features, self.threshold, times\n"
+                "                )\n"
+                "            )\n"
+                "\n"
+                "        return self\n"
+                "\n"
+                "    def fit_transform(self, X, y=None):\n"
+                "        self._validate_keywords()\n"
+                "\n"
+                "        return super().fit_transform(X, y)\n"
+            ),
+            (
+                '                "{} out of {} features do not have any categories appearing more than threshold={} {}.".format(\n'
+                "                    n_features_completely_under_threshold, n_features, self.threshold, times\n"
+                "                )\n"
+                "            )\n"
+                "\n"
+                "        # categories_ changed: recompute what OneHotEncoder.fit derived from it.\n"
+                "        # (scikit-learn >= 1.3: _set_drop_idx(); 1.2: drop_idx_ = _compute_drop_idx())\n"
+                '        if hasattr(self, "_set_drop_idx"):\n'
+                "            self._set_drop_idx()\n"
+                "        else:\n"
+                "            self.drop_idx_ = self._compute_drop_idx()\n"
+                "        self._n_features_outs = self._compute_n_features_outs()\n"
+                "        return self\n"
+                "\n"
+                "    def fit_transform(self, X, y=None):\n"
+                "        return self.fit(X, y).transform(X)\n"
+            ),
         ),
         (
             # Numeric columns must keep sorted numeric categories: sklearn >= 1.0 encodes them
             # with np.isnan/np.searchsorted (0.23 coped with an object array).
-            "            self.categories_[j] = items[counts >= threshold].astype(\"O\")\n",
-            "            numeric = items.dtype.kind in \"biuf\"\n"
-            "            self.categories_[j] = items[counts >= threshold].astype(items.dtype if numeric else \"O\")\n",
+            '            self.categories_[j] = items[counts >= threshold].astype("O")\n',
+            (
+                '            numeric = items.dtype.kind in "biuf"\n'
+                '            self.categories_[j] = items[counts >= threshold].astype(items.dtype if numeric else "O")\n'
+            ),
         ),
         (
-            '[: self.max_categories], dtype="O"\n'
-            "                )\n",
-            '[: self.max_categories], dtype="O"\n'
-            "                )\n"
-            "                if numeric:\n"
-            "                    self.categories_[j] = np.sort(self.categories_[j].astype(items.dtype))\n",
+            '[: self.max_categories], dtype="O"\n                )\n',
+            (
+                '[: self.max_categories], dtype="O"\n'
+                "                )\n"
+                "                if numeric:\n"
+                "                    self.categories_[j] = np.sort(self.categories_[j].astype(items.dtype))\n"
+            ),
         ),
         (
             # A numeric column with no category over the threshold got a string "unknown"
@@ -139,16 +158,20 @@ PATCHES = {
             # np.inf can never be a valid input (OneHotEncoder rejects inf), so it is an
             # equally unmatchable placeholder for numeric columns.
             '                self.categories_[j] = np.asarray([unknown_category], dtype="U")\n',
-            '                if items.dtype.kind in "biuf":\n'
-            "                    self.categories_[j] = np.asarray([np.inf])\n"
-            "                else:\n"
-            '                    self.categories_[j] = np.asarray([unknown_category], dtype="U")\n',
+            (
+                '                if items.dtype.kind in "biuf":\n'
+                "                    self.categories_[j] = np.asarray([np.inf])\n"
+                "                else:\n"
+                '                    self.categories_[j] = np.asarray([unknown_category], dtype="U")\n'
+            ),
         ),
         (
             # RobustOrdinalEncoder: same clash with sklearn's own max_categories (infrequent grouping).
             '        self._fit(X, handle_unknown="ignore")\n',
-            '        self._fit(X, handle_unknown="ignore")\n'
-            "        self._infrequent_enabled = False  # max_categories is this class's own top-k limit\n",
+            (
+                '        self._fit(X, handle_unknown="ignore")\n'
+                "        self._infrequent_enabled = False  # max_categories is this class's own top-k limit\n"
+            ),
         ),
         (
             # WOEEncoder on string categories (its documented use): scikit-learn >= 1.0 refuses
@@ -157,10 +180,8 @@ PATCHES = {
             "        X, y = check_X_y(X, y, dtype=None)\n",
         ),
         (
-            "        # check input\n"
-            "        X = check_array(X)\n",
-            "        # check input\n"
-            "        X = check_array(X, dtype=None)\n",
+            "        # check input\n        X = check_array(X)\n",
+            "        # check input\n        X = check_array(X, dtype=None)\n",
         ),
         (
             "                y = y.astype(np.float).astype(np.int)\n",
@@ -179,8 +200,7 @@ PATCHES = {
         (
             # mlio is AWS's own build, not on PyPI: fall back to the same API on pyarrow.csv
             # (mlio_compat.py, copied next to this file as _mlio_compat.py).
-            "import mlio\n"
-            "from mlio.integ.numpy import as_numpy\n",
+            "import mlio\nfrom mlio.integ.numpy import as_numpy\n",
             MARK + "\n"
             "try:\n"
             "    import mlio\n"
@@ -199,7 +219,7 @@ PATCHES = {
         (
             # scipy >= 1.11 stacks CSR blocks into CSR; the release returned COO (its tests say so).
             "        return sp.hstack([self._transform_vectorizer(i, X) for i in range(X.shape[1])])\n",
-            "        return sp.hstack([self._transform_vectorizer(i, X) for i in range(X.shape[1])], format=\"coo\")\n",
+            '        return sp.hstack([self._transform_vectorizer(i, X) for i in range(X.shape[1])], format="coo")\n',
         ),
     ],
     # n_features_in_ (scikit-learn >= 0.24's estimator API, which check_estimator requires),
@@ -207,19 +227,22 @@ PATCHES = {
     "preprocessing/base.py": [
         (
             # BaseExtremeValueTransformer (Log/QuantileExtremeValuesTransformer)
-            "        X = check_array(X)\n"
-            "        _, self.n_input_features_ = X.shape\n",
+            "        X = check_array(X)\n        _, self.n_input_features_ = X.shape\n",
             "        X = check_array(X)\n"
             "        _, self.n_input_features_ = X.shape\n"
             "        self.n_features_in_ = self.n_input_features_  " + MARK + "\n",
         ),
         (
             # RemoveConstantColumnsTransformer
-            "        X = check_array(X, force_all_finite=False)\n"
-            "        _, self.n_input_features_ = X.shape\n",
-            "        X = check_array(X, force_all_finite=False)\n"
-            "        _, self.n_input_features_ = X.shape\n"
-            "        self.n_features_in_ = self.n_input_features_\n",
+            (
+                "        X = check_array(X, force_all_finite=False)\n"
+                "        _, self.n_input_features_ = X.shape\n"
+            ),
+            (
+                "        X = check_array(X, force_all_finite=False)\n"
+                "        _, self.n_input_features_ = X.shape\n"
+                "        self.n_features_in_ = self.n_input_features_\n"
+            ),
         ),
     ],
     "preprocessing/data.py": [
@@ -232,19 +255,20 @@ PATCHES = {
         (
             # RobustStandardScaler
             "        with_mean = not issparse(X)\n",
-            "        self.n_features_in_ = X.shape[1]\n"
-            "        with_mean = not issparse(X)\n",
+            "        self.n_features_in_ = X.shape[1]\n        with_mean = not issparse(X)\n",
         ),
     ],
     "impute/base.py": [
         (
             # RobustImputer
-            "        X = self._validate_input(X)\n"
-            "\n"
-            "        self.vectorized_mask_function_ = self.mask_function or is_finite_numeric\n"
-            "        X = _apply_mask(X, _get_mask(X, self.vectorized_mask_function_))\n"
-            "\n"
-            "        if self._is_constant_multicolumn_imputation():\n",
+            (
+                "        X = self._validate_input(X)\n"
+                "\n"
+                "        self.vectorized_mask_function_ = self.mask_function or is_finite_numeric\n"
+                "        X = _apply_mask(X, _get_mask(X, self.vectorized_mask_function_))\n"
+                "\n"
+                "        if self._is_constant_multicolumn_imputation():\n"
+            ),
             "        X = self._validate_input(X)\n"
             "        self.n_features_in_ = X.shape[1]  " + MARK + "\n"
             "\n"
@@ -255,30 +279,38 @@ PATCHES = {
         ),
         (
             # RobustMissingIndicator
-            "        X = self._validate_input(X)\n"
-            "\n"
-            "        self.vectorized_mask_function_ = self.mask_function or is_finite_numeric\n"
-            "        X = _apply_mask(X, _get_mask(X, self.vectorized_mask_function_))\n"
-            "\n"
-            "        self.missing_indicator_ = MissingIndicator(",
-            "        X = self._validate_input(X)\n"
-            "        self.n_features_in_ = X.shape[1]\n"
-            "\n"
-            "        self.vectorized_mask_function_ = self.mask_function or is_finite_numeric\n"
-            "        X = _apply_mask(X, _get_mask(X, self.vectorized_mask_function_))\n"
-            "\n"
-            "        self.missing_indicator_ = MissingIndicator(",
+            (
+                "        X = self._validate_input(X)\n"
+                "\n"
+                "        self.vectorized_mask_function_ = self.mask_function or is_finite_numeric\n"
+                "        X = _apply_mask(X, _get_mask(X, self.vectorized_mask_function_))\n"
+                "\n"
+                "        self.missing_indicator_ = MissingIndicator("
+            ),
+            (
+                "        X = self._validate_input(X)\n"
+                "        self.n_features_in_ = X.shape[1]\n"
+                "\n"
+                "        self.vectorized_mask_function_ = self.mask_function or is_finite_numeric\n"
+                "        X = _apply_mask(X, _get_mask(X, self.vectorized_mask_function_))\n"
+                "\n"
+                "        self.missing_indicator_ = MissingIndicator("
+            ),
         ),
         (
             # RobustMissingIndicator outputs booleans (as sklearn's MissingIndicator declares).
-            "        return self.missing_indicator_.transform(X)\n"
-            "\n"
-            "    def _more_tags(self):\n"
-            '        return {"allow_nan": True}\n',
-            "        return self.missing_indicator_.transform(X)\n"
-            "\n"
-            "    def _more_tags(self):\n"
-            '        return {"allow_nan": True, "preserves_dtype": []}\n',
+            (
+                "        return self.missing_indicator_.transform(X)\n"
+                "\n"
+                "    def _more_tags(self):\n"
+                '        return {"allow_nan": True}\n'
+            ),
+            (
+                "        return self.missing_indicator_.transform(X)\n"
+                "\n"
+                "    def _more_tags(self):\n"
+                '        return {"allow_nan": True, "preserves_dtype": []}\n'
+            ),
         ),
     ],
 }
@@ -288,7 +320,7 @@ def package_dir():
     spec = importlib.util.find_spec("sagemaker_sklearn_extension")
     if spec is None or not spec.submodule_search_locations:
         sys.exit("ERROR: sagemaker_sklearn_extension is not installed")
-    return list(spec.submodule_search_locations)[0]
+    return next(iter(spec.submodule_search_locations))
 
 
 COMPAT_SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mlio_compat.py")
@@ -302,25 +334,25 @@ def main(argv):
     target = os.path.join(root, COMPAT_TARGET)
     if check_only:
         if not os.path.isfile(target):
-            errors.append("missing: %s" % COMPAT_TARGET)
+            errors.append(f"missing: {COMPAT_TARGET}")
     else:
         shutil.copyfile(COMPAT_SOURCE, target)
-        print("copied: %s -> %s" % (os.path.basename(COMPAT_SOURCE), COMPAT_TARGET))
+        print(f"copied: {os.path.basename(COMPAT_SOURCE)} -> {COMPAT_TARGET}")
     for rel, replacements in PATCHES.items():
         path = os.path.join(root, rel)
         with open(path, encoding="utf-8") as fh:
             text = fh.read()
         if MARK in text:
-            print("already patched: %s" % rel)
+            print(f"already patched: {rel}")
             continue
         if check_only:
-            errors.append("not patched: %s" % rel)
+            errors.append(f"not patched: {rel}")
             continue
         file_errors = []
         for i, (old, new) in enumerate(replacements):
             count = text.count(old)
             if count != 1:
-                file_errors.append("%s: replacement %d matched %d times (expected 1)" % (rel, i, count))
+                file_errors.append(f"{rel}: replacement {i} matched {count} times (expected 1)")
                 continue
             text = text.replace(old, new)
         if file_errors:
@@ -328,9 +360,12 @@ def main(argv):
             continue  # leave the file untouched
         with open(path, "w", encoding="utf-8") as fh:
             fh.write(text)
-        print("patched: %s (%d replacements)" % (rel, len(replacements)))
+        print(f"patched: {rel} ({len(replacements)} replacements)")
     if errors:
-        print("ERROR: sagemaker_sklearn_extension could not be patched for scikit-learn 1.4:", file=sys.stderr)
+        print(
+            "ERROR: sagemaker_sklearn_extension could not be patched for scikit-learn 1.4:",
+            file=sys.stderr,
+        )
         for e in errors:
             print("  " + e, file=sys.stderr)
         return 1

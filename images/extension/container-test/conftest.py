@@ -283,11 +283,13 @@ class Server:
                 last = repr(exc)
             if not self.docker.running(self.name):
                 raise AssertionError(
-                    f"{self.name} exited before /ping answered ({last})\n{self.docker.logs(self.name)}"
+                    f"{self.name} exited before /ping answered ({last})\n"
+                    + self.docker.logs(self.name)
                 )
             time.sleep(0.5)
         raise AssertionError(
-            f"/ping did not answer 200 within {timeout:.0f}s ({last})\n{self.docker.logs(self.name)}"
+            f"/ping did not answer 200 within {timeout:.0f}s ({last})\n"
+            + self.docker.logs(self.name)
         )
 
 

@@ -24,6 +24,7 @@ import uuid
 
 import numpy as np
 import pytest
+
 from conftest import make_ml_tree, run_train, start_server, text
 
 COLUMNS = ["age", "income", "outcome", "plan", "region", "review", "signup"]
@@ -59,7 +60,7 @@ def feature_transformer():
     at = HEADER.as_feature_indices
     columns = ColumnTransformer(
         [
-            ("numeric", Pipeline([("impute", RobustImputer(strategy="median"))]), at(["age", "income"])),
+            ("numeric", RobustImputer(strategy="median"), at(["age", "income"])),
             ("plan", ThresholdOneHotEncoder(threshold=2), at(["plan"])),
             ("region", RobustOrdinalEncoder(), at(["region"])),
             ("review", MultiColumnTfidfVectorizer(max_features=20), at(["review"])),
@@ -161,7 +162,9 @@ def output_fn(prediction, accept_type):
     accept_type = accept_type.split(";")[0].strip()
     if _is_inverse_label_transform():
         if accept_type != "text/csv":
-            raise NotAcceptable(f"Accept type '{accept_type}' is not supported during inverse label transformation.")
+            raise NotAcceptable(
+                f"Accept type '{accept_type}' is not supported during inverse label transformation."
+            )
         return encoders.array_to_csv(np.asarray(prediction).reshape(-1, 1)), accept_type
     X, y = _split_features_target(prediction)
     if accept_type == "application/x-recordio-protobuf":

@@ -28,8 +28,9 @@ def _client() -> list[str]:
 
 def _docker(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     try:
-        return subprocess.run([*_client(), *args], check=False, capture_output=True, text=True,
-                              timeout=timeout)
+        return subprocess.run(
+            [*_client(), *args], check=False, capture_output=True, text=True, timeout=timeout
+        )
     except subprocess.TimeoutExpired as exc:
         raise AssertionError(f"docker {' '.join(args[:4])} ... timed out after {timeout}s") from exc
 
@@ -55,8 +56,9 @@ def run(image):
         name = f"{PREFIX}-{uuid.uuid4().hex[:6]}"
         names.append(name)
         try:
-            return _docker("run", "--rm", "--name", name, "--network", "none", image, *command,
-                           timeout=timeout)
+            return _docker(
+                "run", "--rm", "--name", name, "--network", "none", image, *command, timeout=timeout
+            )
         finally:
             _docker("rm", "-f", name, timeout=60)
 
@@ -120,7 +122,9 @@ def test_installed_exactly_as_locked(run):
             name, _, version = pin.partition("==")
             pins[_normalise(name)] = version
     pins["sagemaker-scikit-learn-extension"] = _require("CHAIN_EXTENSION")
-    result = run("sh", "-c", "ls /usr/local/share/sagemaker-sklearn/locks && echo --- && pip freeze --all")
+    result = run(
+        "sh", "-c", "ls /usr/local/share/sagemaker-sklearn/locks && echo --- && pip freeze --all"
+    )
     assert result.returncode == 0, result.stderr
     locks, _, freeze = result.stdout.partition("---")
     assert locks.split() == ["base.lock", "extension.lock", "final.lock"], locks
@@ -129,7 +133,11 @@ def test_installed_exactly_as_locked(run):
         name, sep, version = line.partition("==")
         if sep:
             installed[_normalise(name)] = version.strip()
-    wrong = {name: (version, installed.get(name)) for name, version in pins.items() if installed.get(name) != version}
+    wrong = {
+        name: (version, installed.get(name))
+        for name, version in pins.items()
+        if installed.get(name) != version
+    }
     assert not wrong, f"pinned vs installed: {wrong}"
 
 

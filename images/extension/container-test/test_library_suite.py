@@ -21,6 +21,7 @@ import time
 import zipfile
 
 import pytest
+
 from conftest import Docker, text
 
 HERE = os.path.dirname(os.path.abspath(__file__))
