@@ -16,10 +16,12 @@ import shutil
 import socket
 import stat
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
 import uuid
+import zipfile
 from dataclasses import dataclass, field
 
 import pytest
@@ -323,3 +325,49 @@ def start_server(
             if "Address already in use" not in logs:
                 raise
     raise AssertionError(f"could not start {hint} on any of 3 ports:\n{last}")
+
+
+# --- pytest inside the image, without changing it -------------------------------------
+
+
+def pip(*args: str, cwd: str) -> None:
+    """The host's pip (of the interpreter running these tests), for hash-checked downloads."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "--disable-pip-version-check", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise AssertionError(
+            f"pip {' '.join(args)} (with {sys.executable}) exited {result.returncode}:\n"
+            f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        )
+
+
+@pytest.fixture(scope="session")
+def mounted_pytest(tmp_path_factory) -> str:
+    """pytest and its dependencies (suite-requirements.txt, hash-checked), unpacked into a
+    folder to mount read-only on the container's PYTHONPATH."""
+    work = tmp_path_factory.mktemp("pytest-site")
+    here = os.path.dirname(os.path.abspath(__file__))
+    pip(
+        "download",
+        "--quiet",
+        "--no-deps",
+        "--only-binary",
+        ":all:",
+        "--require-hashes",
+        "-r",
+        os.path.join(here, "suite-requirements.txt"),
+        "-d",
+        str(work / "wheels"),
+        cwd=str(work),
+    )
+    site = work / "site"
+    for wheel in sorted((work / "wheels").glob("*.whl")):
+        with zipfile.ZipFile(wheel) as archive:
+            archive.extractall(site)
+    return str(site)

@@ -14,35 +14,16 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import subprocess
-import sys
 import tarfile
 import time
-import zipfile
 
 import pytest
 
-from conftest import Docker, text
+from conftest import Docker, pip, text
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LINES = os.path.join(HERE, "..", "lines")
 SUITE_TIMEOUT = 900
-
-
-def _pip(*args: str, cwd: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "pip", "--disable-pip-version-check", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise AssertionError(
-            f"pip {' '.join(args)} (with {sys.executable}) exited {result.returncode}:\n"
-            f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-        )
 
 
 def _locked_sdist(line: str, version: str) -> tuple[str, str]:
@@ -74,7 +55,7 @@ def suite_files(tmp_path_factory) -> dict[str, str]:
     requirement = work / "sdist-requirement.txt"
     requirement.write_text(f"{pin} --hash=sha256:{sha256}\n")
     downloads = work / "downloads"
-    _pip(
+    pip(
         "download",
         "--quiet",
         "--no-deps",
@@ -96,28 +77,10 @@ def suite_files(tmp_path_factory) -> dict[str, str]:
     tests = top / "test"
     assert tests.is_dir(), f"{archive.name} has no test/ folder"
 
-    wheels = work / "wheels"
-    _pip(
-        "download",
-        "--quiet",
-        "--no-deps",
-        "--only-binary",
-        ":all:",
-        "--require-hashes",
-        "-r",
-        os.path.join(HERE, "suite-requirements.txt"),
-        "-d",
-        str(wheels),
-        cwd=str(work),
-    )
-    site = work / "site"
-    for wheel in sorted(wheels.glob("*.whl")):
-        with zipfile.ZipFile(wheel) as archive_file:
-            archive_file.extractall(site)
-    return {"line": line, "tests": str(tests), "site": str(site)}
+    return {"line": line, "tests": str(tests)}
 
 
-def test_library_suite(image, suite_files):
+def test_library_suite(image, suite_files, mounted_pytest):
     docker = Docker()
     expectations = os.path.join(HERE, "suite-expectations.json")
     name = docker.new_name("suite")
@@ -133,7 +96,7 @@ def test_library_suite(image, suite_files):
             "-v",
             f"{suite_files['tests']}:/suite/test:ro",
             "-v",
-            f"{suite_files['site']}:/suite/site:ro",
+            f"{mounted_pytest}:/suite/site:ro",
             "-v",
             f"{os.path.join(HERE, 'suite')}:/suite/plugin:ro",
             "-v",
