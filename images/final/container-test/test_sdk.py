@@ -363,6 +363,14 @@ def estimator(sdk, session, image_uri, framework_version, source_dir, entry_poin
     )
 
 
+def train(est, inputs: dict) -> None:
+    """``fit()`` without the SDK's wait: local mode runs the whole job inside the create call,
+    and the wait after it only sleeps before asking."""
+    est.fit(inputs, wait=False)
+    status = est.latest_training_job.describe()["TrainingJobStatus"]
+    assert status == "Completed", status
+
+
 def tar_members(path: str) -> dict[str, bytes]:
     with tarfile.open(path) as tar:
         return {m.name.lstrip("./"): tar.extractfile(m).read() for m in tar if m.isfile()}
@@ -386,7 +394,7 @@ def trained(sdk, new_session, image_uri, framework_version, work):
         ENTRY_POINT,
         f"file://{out}",
     )
-    est.fit({"train": f"file://{work.train}"}, wait=True, logs=False)
+    train(est, {"train": f"file://{work.train}"})
     return est
 
 
@@ -417,7 +425,7 @@ def test_failing_training_script_raises_with_its_reason(
         f"file://{out}",
     )
     with pytest.raises(RuntimeError) as raised:
-        est.fit({"train": f"file://{work.train}"}, wait=True, logs=False)
+        train(est, {"train": f"file://{work.train}"})
     assert "exited with code" in str(raised.value), raised.value
     assert "exited with code 0" not in str(raised.value), raised.value
     # What SageMaker would show as FailureReason: /opt/ml/output/failure, in output.tar.gz.
@@ -427,33 +435,7 @@ def test_failing_training_script_raises_with_its_reason(
 
 
 # --- endpoints -------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def endpoint(trained):
-    """``estimator.deploy()``, shared by the endpoint tests."""
-    predictor = trained.deploy(initial_instance_count=1, instance_type="local")
-    yield predictor
-    predictor.delete_endpoint()
-
-
-def test_estimator_endpoint_predicts_numpy(endpoint, samples):
-    X, expected = samples
-    # SKLearnPredictor's defaults: NPY in, NPY out.
-    assert endpoint.predict(X).astype(int).tolist() == expected.tolist()
-
-
-def test_estimator_endpoint_predicts_csv(sdk, endpoint, samples):
-    X, expected = samples
-    predictor = sdk.Predictor(
-        endpoint.endpoint_name,
-        sagemaker_session=endpoint.sagemaker_session,
-        serializer=sdk.serializers.CSVSerializer(),
-        deserializer=sdk.deserializers.CSVDeserializer(),
-    )
-    rows = predictor.predict(X)
-    assert [int(float(value)) for row in rows for value in row] == expected.tolist()
-
+# One endpoint per class (class-scoped fixtures): each is torn down when its class is done.
 
 BAD_REQUESTS = [
     pytest.param(b"[[1, 2, 3, 4]", "application/json", id="malformed-json"),
@@ -461,28 +443,27 @@ BAD_REQUESTS = [
 ]
 
 
-@pytest.mark.parametrize(("body", "content_type"), BAD_REQUESTS)
-def test_bad_request_is_a_4xx_with_a_message_and_the_endpoint_keeps_serving(
-    endpoint, samples, body, content_type
-):
-    runtime = endpoint.sagemaker_session.sagemaker_runtime_client  # what predict() calls
-    answer = runtime.invoke_endpoint(
-        Body=body,
-        EndpointName=endpoint.endpoint_name,
-        ContentType=content_type,
-        Accept="application/json",
-    )["Body"]
-    raw = answer.read()
-    assert 400 <= answer.status < 500, (answer.status, raw)
-    assert answer.headers.get("Content-Type", "").startswith("application/json"), answer.headers
-    error = json.loads(raw)
-    # Upstream's servers answer {"message": ...}; that is the field clients show.
-    assert isinstance(error.get("message"), str) and error["message"].strip(), error
-    X, expected = samples
-    assert endpoint.predict(X).astype(int).tolist() == expected.tolist()
+def deployed(deployable, **kwargs):
+    """``deploy()`` without the SDK's wait: local mode starts the container and waits for its
+    /ping inside the create call, and the wait after it only sleeps (30 s) before asking."""
+    predictor = deployable.deploy(
+        initial_instance_count=1, instance_type="local", wait=False, **kwargs
+    )
+    client = predictor.sagemaker_session.sagemaker_client
+    status = client.describe_endpoint(EndpointName=predictor.endpoint_name)["EndpointStatus"]
+    assert status == "InService", status
+    return predictor
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="class")
+def estimator_endpoint(trained):
+    """``estimator.deploy()``."""
+    predictor = deployed(trained)
+    yield predictor
+    predictor.delete_endpoint()
+
+
+@pytest.fixture(scope="class")
 def model_endpoint(sdk, new_session, trained, image_uri, framework_version, work):
     """``SKLearnModel(model_data=<the training's model>).deploy()``, one worker asked for."""
     model = sdk.SKLearnModel(
@@ -496,25 +477,71 @@ def model_endpoint(sdk, new_session, trained, image_uri, framework_version, work
         code_location=f"s3://{BUCKET}/code",
         sagemaker_session=new_session(local_code=True),
     )
-    predictor = model.deploy(initial_instance_count=1, instance_type="local")
+    predictor = deployed(model)
     yield predictor
     predictor.delete_endpoint()
 
 
-def test_model_from_training_data_deploys_and_predicts(model_endpoint, samples):
-    X, expected = samples
-    assert model_endpoint.predict(X).astype(int).tolist() == expected.tolist()
+class TestEstimatorEndpoint:
+    @pytest.fixture
+    def endpoint(self, estimator_endpoint):
+        return estimator_endpoint
+
+    def test_predicts_numpy(self, endpoint, samples):
+        X, expected = samples
+        # SKLearnPredictor's defaults: NPY in, NPY out.
+        assert endpoint.predict(X).astype(int).tolist() == expected.tolist()
+
+    def test_predicts_csv(self, sdk, endpoint, samples):
+        X, expected = samples
+        predictor = sdk.Predictor(
+            endpoint.endpoint_name,
+            sagemaker_session=endpoint.sagemaker_session,
+            serializer=sdk.serializers.CSVSerializer(),
+            deserializer=sdk.deserializers.CSVDeserializer(),
+        )
+        rows = predictor.predict(X)
+        assert [int(float(value)) for row in rows for value in row] == expected.tolist()
+
+    @pytest.mark.parametrize(("body", "content_type"), BAD_REQUESTS)
+    def test_bad_request_is_a_4xx_with_a_message_and_the_endpoint_keeps_serving(
+        self, endpoint, samples, body, content_type
+    ):
+        runtime = endpoint.sagemaker_session.sagemaker_runtime_client  # what predict() calls
+        answer = runtime.invoke_endpoint(
+            Body=body,
+            EndpointName=endpoint.endpoint_name,
+            ContentType=content_type,
+            Accept="application/json",
+        )["Body"]
+        raw = answer.read()
+        assert 400 <= answer.status < 500, (answer.status, raw)
+        assert answer.headers.get("Content-Type", "").startswith("application/json"), raw
+        error = json.loads(raw)
+        # Upstream's servers answer {"message": ...}; that is the field clients show.
+        assert isinstance(error.get("message"), str) and error["message"].strip(), error
+        X, expected = samples
+        assert endpoint.predict(X).astype(int).tolist() == expected.tolist()
 
 
-def test_model_server_workers_setting_is_honoured(docker, sdk_env, model_endpoint):
-    port = model_endpoint.sagemaker_session.config["local"]["serving_port"]
-    (container,) = containers_of(docker, sdk_env, port)
-    top = docker("top", container, "-eo", "pid,ppid,args", check=True).stdout.decode()
-    rows = [line.split(None, 2) for line in top.splitlines()[1:]]
-    gunicorn = {pid: ppid for pid, ppid, args in rows if "gunicorn" in args}
-    workers = [pid for pid, ppid in gunicorn.items() if ppid in gunicorn]
-    # SKLearnModel(model_server_workers=1) sets SAGEMAKER_MODEL_SERVER_WORKERS=1.
-    assert len(workers) == 1, top
+class TestModelEndpoint:
+    @pytest.fixture
+    def endpoint(self, model_endpoint):
+        return model_endpoint
+
+    def test_predicts(self, endpoint, samples):
+        X, expected = samples
+        assert endpoint.predict(X).astype(int).tolist() == expected.tolist()
+
+    def test_model_server_workers_is_honoured(self, docker, sdk_env, endpoint):
+        port = endpoint.sagemaker_session.config["local"]["serving_port"]
+        (container,) = containers_of(docker, sdk_env, port)
+        top = docker("top", container, "-eo", "pid,ppid,args", check=True).stdout.decode()
+        rows = [line.split(None, 2) for line in top.splitlines()[1:]]
+        gunicorn = {pid: ppid for pid, ppid, args in rows if "gunicorn" in args}
+        workers = [pid for pid, ppid in gunicorn.items() if ppid in gunicorn]
+        # model_server_workers=1 is SAGEMAKER_MODEL_SERVER_WORKERS=1 in the container.
+        assert len(workers) == 1, top
 
 
 # --- batch transform -------------------------------------------------------------------------
@@ -564,7 +591,7 @@ def s3_trained(sdk, new_session, moto, image_uri, framework_version, work):
     est = estimator(
         sdk, session, image_uri, framework_version, work.code, ENTRY_POINT, f"s3://{BUCKET}/output"
     )
-    est.fit({"train": data}, wait=True, logs=False)
+    train(est, {"train": data})
     return est
 
 
@@ -604,7 +631,7 @@ def test_endpoint_code_from_s3(
         env=s3_env(moto),
         sagemaker_session=new_session(local_code=False),
     )
-    predictor = model.deploy(initial_instance_count=1, instance_type="local")
+    predictor = deployed(model)
     try:
         assert model.uploaded_code.s3_prefix.startswith(f"s3://{BUCKET}/code/"), model.uploaded_code
         X, expected = samples  # the offset shows the script from S3 answered
@@ -614,7 +641,7 @@ def test_endpoint_code_from_s3(
 
 
 def test_endpoint_model_and_code_from_s3(s3_trained, moto, samples):
-    predictor = s3_trained.deploy(initial_instance_count=1, instance_type="local", env=s3_env(moto))
+    predictor = deployed(s3_trained, env=s3_env(moto))
     try:
         X, expected = samples
         assert predictor.predict(X).astype(int).tolist() == expected.tolist()
