@@ -9,9 +9,9 @@ labels. Both serve the same model.joblib with the same script, written here in t
 of Autopilot's generated sagemaker_serve.py: input_fn reads with read_csv_data, predict_fn
 transforms (or inverse-transforms the label), output_fn encodes for the next container.
 
-The script answers bad requests through werkzeug's HTTP exceptions, which the runtime
-turns into that status (app.py's HTTPException handler). Autopilot's own script returns
-``sagemaker_containers.beta.framework.worker.Response`` objects instead; see NOTES.md.
+As Autopilot's script does, it imports ``sagemaker_containers.beta.framework`` (the
+runtime package's compatibility module) and answers every request, bad ones included, with
+a ``worker.Response`` carrying its status; the runtime sends it as it is.
 """
 
 from __future__ import annotations
@@ -99,17 +99,16 @@ if __name__ == "__main__":
 
 SERVE_SCRIPT = '''
 """Serving hooks in the style of Autopilot's generated sagemaker_serve.py."""
-import io
+import http.client as http_client
 import logging
 import os
 
 import numpy as np
 from joblib import load
 from scipy import sparse
-from werkzeug.exceptions import BadRequest, NotAcceptable, UnsupportedMediaType
 
+from sagemaker_containers.beta.framework import encoders, worker
 from sagemaker_sklearn_extension.externals import read_csv_data
-from sagemaker_training import encoders
 
 
 def _is_inverse_label_transform():
@@ -120,68 +119,84 @@ def _is_feature_transform():
     return os.getenv("AUTOML_TRANSFORM_MODE") == "feature-transform"
 
 
-def model_fn(model_dir):
-    return load(filename=os.path.join(model_dir, "model.joblib"))
-
-
-def input_fn(request_body, request_content_type):
-    content_type = (request_content_type or "text/csv").lower().split(";")[0].strip()
-    if content_type != "text/csv":
-        raise UnsupportedMediaType(f"'{request_content_type}' is an unsupported content type.")
-    body = request_body.encode() if isinstance(request_body, str) else request_body
-    try:
-        data = read_csv_data(source=body)
-    except RuntimeError as exc:  # ragged rows, not UTF-8
-        raise BadRequest(f"cannot read the CSV request: {exc}")
-    logging.info("Shape of the requested data: %s", data.shape)
-    return data
-
-
-def predict_fn(input_object, model):
-    if _is_inverse_label_transform():
-        try:
-            labels = input_object[:, 0].astype(float).astype(int)
-        except ValueError as exc:
-            raise BadRequest(f"predicted labels must be numbers: {exc}")
-        return model.inverse_label_transform(labels)
-    try:
-        return model.transform(input_object)
-    except ValueError as exc:
-        raise BadRequest(str(exc) or "Unknown error.")
+def _answer(body, status, mimetype=None):
+    return worker.Response(response=body, status=status, mimetype=mimetype)
 
 
 def _split_features_target(x):
     if _is_feature_transform():
         return x, None
     if sparse.issparse(x):
-        return x[:, 1:], x[:, 0].toarray().ravel()
+        return x[:, 1:], x[:, 0].toarray()
     return x[:, 1:], np.ravel(x[:, 0])
 
 
-def output_fn(prediction, accept_type):
-    accept_type = accept_type.split(";")[0].strip()
+def model_fn(model_dir):
+    return load(filename=os.path.join(model_dir, "model.joblib"))
+
+
+def input_fn(request_body, request_content_type):
+    content_type = (request_content_type or "text/csv").lower().split(";")[0].strip()
+    if content_type == "text/csv":
+        body = request_body.encode() if isinstance(request_body, str) else request_body
+        try:
+            data = read_csv_data(source=body)
+        except RuntimeError as exc:
+            # Ragged rows are the caller's fault (Autopilot's script lets them be a 500).
+            return _answer(f"cannot read the CSV request: {exc}", http_client.BAD_REQUEST)
+        logging.info("Shape of the requested data: %s", data.shape)
+        return data
+    return _answer(
+        f"'{request_content_type}' is an unsupported content type.",
+        http_client.UNSUPPORTED_MEDIA_TYPE,
+    )
+
+
+def predict_fn(input_object, model):
+    if isinstance(input_object, worker.Response):
+        return input_object
     if _is_inverse_label_transform():
-        if accept_type != "text/csv":
-            raise NotAcceptable(
-                f"Accept type '{accept_type}' is not supported during inverse label transformation."
-            )
-        return encoders.array_to_csv(np.asarray(prediction).reshape(-1, 1)), accept_type
-    X, y = _split_features_target(prediction)
+        try:
+            # (float, not np.float: numpy >= 1.24 no longer has the alias)
+            indices = input_object[:, 0].astype(float).astype(int)
+        except ValueError as exc:
+            return _answer(f"predicted labels must be numbers: {exc}", http_client.BAD_REQUEST)
+        return model.inverse_label_transform(indices)
+    try:
+        return model.transform(input_object)
+    except ValueError as exc:
+        return _answer(str(exc) or "Unknown error.", http_client.BAD_REQUEST)
+
+
+def output_fn(prediction, accept_type):
+    if isinstance(prediction, worker.Response):
+        return prediction
+    if _is_inverse_label_transform():
+        if accept_type == "text/csv":
+            return _answer(encoders.encode(prediction, accept_type), http_client.OK, accept_type)
+        return _answer(
+            f"Accept type '{accept_type}' is not supported during inverse label transformation.",
+            http_client.NOT_ACCEPTABLE,
+        )
+    X, y = prediction if isinstance(prediction, tuple) else _split_features_target(prediction)
     if accept_type == "application/x-recordio-protobuf":
-        X = X if sparse.issparse(X) else np.asarray(X)
-        y = None if y is None else np.asarray(y).astype("float32")
-        return encoders.array_to_recordio_protobuf(X.astype("float32"), y), accept_type
+        body = encoders.array_to_recordio_protobuf(
+            X.astype("float32"), y.astype("float32") if y is not None else y
+        )
+        return _answer(body, http_client.OK, accept_type)
     if accept_type == "text/csv":
-        X = X.toarray() if sparse.issparse(X) else np.asarray(X)
         if y is not None:
-            X = np.column_stack((np.ravel(y), X))
-        return encoders.array_to_csv(X), accept_type
-    raise NotAcceptable(f"Accept type '{accept_type}' is not supported.")
+            X = np.column_stack((np.ravel(y), X.todense() if sparse.issparse(X) else X))
+        elif sparse.issparse(X):
+            X = X.toarray()
+        return _answer(encoders.encode(X, accept_type), http_client.OK, accept_type)
+    return _answer(f"Accept type '{accept_type}' is not supported.", http_client.NOT_ACCEPTABLE)
 
 
 def execution_parameters_fn():
     # Autopilot keeps feature-transform payloads small for batch transform.
-    return {"MaxPayloadInMB": 1 if _is_feature_transform() else 6}
+    size = 1 if _is_feature_transform() else 6
+    return _answer(f'{{"MaxPayloadInMB":{size}}}', http_client.OK, "application/json")
 '''
 
 
@@ -368,10 +383,10 @@ def test_wrong_column_count_is_400_and_the_server_keeps_serving(features):
     n = len(FEATURES)
     short = to_csv([row[:3] for row in make_rows(2, seed=5, with_target=False)])
     answer = features.expect(features.post("/invocations", short, "text/csv"), 400, "3 columns")
-    assert f"Expected number of columns is {n}" in answer.json()["error"], answer.body
+    assert f"Expected number of columns is {n}" in answer.body.decode(), answer.body
     ragged = to_csv(make_rows(2, seed=6, with_target=False)) + "1,2,3\n"
     answer = features.expect(features.post("/invocations", ragged, "text/csv"), 400, "ragged")
-    assert f"Expected {n} columns, got 3" in answer.json()["error"], answer.body
+    assert f"Expected {n} columns, got 3" in answer.body.decode(), answer.body
     good = to_csv(make_rows(2, seed=7, with_target=False))
     features.expect(features.post("/invocations", good, "text/csv"), 200, "after the 400s")
 
