@@ -148,6 +148,9 @@ def test_extension_imports_and_runtime(run):
         "import sagemaker_sklearn_extension.impute, sagemaker_sklearn_extension.preprocessing\n"
         "import sagemaker_sklearn_extension.feature_extraction.text\n"
         "import sagemaker_sklearn_extension.decomposition\n"
+        # what Autopilot's pickled models and serving scripts import (no mlio needed)
+        "from sagemaker_sklearn_extension.externals import AutoMLTransformer, Header\n"
+        "from sagemaker_sklearn_extension.externals import read_csv_data\n"
         "import sagemaker_sklearn_container\n"
         "print(json.dumps({'train': shutil.which('train'), 'serve': shutil.which('serve'),"
         " 'nginx': shutil.which('nginx')}))\n"
