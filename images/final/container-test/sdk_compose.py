@@ -16,13 +16,17 @@ first on PATH under the name ``docker-compose``. It rewrites the file the SDK pa
   resourceconfig.json) resolves to 127.0.0.1: sagemaker-training waits until every host
   of the job resolves, and the bridge network's alias no longer exists;
 * a label (``SDK_COMPOSE_LABEL=key=value``), so the test can remove the containers that
-  compose leaves behind.
+  compose leaves behind;
+* extra environment variables (``SDK_COMPOSE_ENV``, a JSON object), e.g. the test's proxy
+  that records any request that tries to leave the machine.
 
-Environment: ``SDK_COMPOSE_REAL`` (the real docker-compose, required), ``SDK_COMPOSE_LABEL``.
+Environment: ``SDK_COMPOSE_REAL`` (the real docker-compose, required), ``SDK_COMPOSE_LABEL``,
+``SDK_COMPOSE_ENV``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 
@@ -43,7 +47,7 @@ def _bind_env(ports: list) -> dict[str, str]:
     return env
 
 
-def rewrite(content: dict, label: str | None = None) -> dict:
+def rewrite(content: dict, label: str | None = None, extra_env: dict | None = None) -> dict:
     """The compose document ``content`` with its services on the host network."""
     content = dict(content)
     content.pop("networks", None)
@@ -53,7 +57,8 @@ def rewrite(content: dict, label: str | None = None) -> dict:
         service.pop("networks", None)
         service["network_mode"] = "host"
         env = list(service.get("environment") or [])
-        env += [f"{key}={value}" for key, value in _bind_env(service.pop("ports", [])).items()]
+        added = {**_bind_env(service.pop("ports", [])), **(extra_env or {})}
+        env += [f"{key}={value}" for key, value in added.items()]
         service["environment"] = env
         service["extra_hosts"] = [*service.get("extra_hosts", []), f"{name}:{HOST}"]
         if label:
@@ -80,7 +85,9 @@ def main(argv: list[str]) -> None:
         with open(path, encoding="utf-8") as handle:
             content = yaml.safe_load(handle)
         with open(path, "w", encoding="utf-8") as handle:
-            yaml.safe_dump(rewrite(content, os.environ.get("SDK_COMPOSE_LABEL")), handle)
+            extra_env = json.loads(os.environ.get("SDK_COMPOSE_ENV") or "{}")
+            label = os.environ.get("SDK_COMPOSE_LABEL")
+            yaml.safe_dump(rewrite(content, label, extra_env), handle)
     # exec: the SDK stops a local endpoint by signalling the process it started.
     os.execv(real, [real, *argv])
 

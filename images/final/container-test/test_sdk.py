@@ -27,10 +27,12 @@ import io
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tarfile
 import textwrap
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -58,7 +60,7 @@ SDK_DEFAULTS = {
 LABEL_KEY = "ctest.sagemaker-sdk"
 # The script's predict_fn adds this, so an answer shows that the user's code served it.
 LABEL_OFFSET = 100
-DEAD_PROXY = "http://127.0.0.1:9"  # the discard port: nothing listens there
+NO_PROXY = "127.0.0.1,localhost"
 
 ENTRY_POINT = "sdk_entry.py"
 ENTRY_SCRIPT = textwrap.dedent(
@@ -154,20 +156,23 @@ def image_uri(docker, image) -> str:
     if found.returncode != 0 or tagged != wanted.decode().strip():
         pytest.fail(
             f"IMAGE_TAG={tag} is {tagged or 'not a local image'}, not IMAGE={image}: "
-            "pass the tag from dist/images/<project>/image.json of the same build",
+            "pass the tag from dist/images/<project>/image.json of the same build, "
+            "or the image ID itself (compose takes either)",
             pytrace=False,
         )
     return tag
 
 
 @pytest.fixture(scope="session")
-def framework_version(image_uri) -> str:
-    """The line, from the tag: preprod-sklearn:1.4-2-cpu-py3 -> 1.4-2."""
-    return image_uri.rsplit(":", 1)[-1].split("-cpu")[0]
+def framework_version(image_config) -> str:
+    """The line, from the image's version label: 1.4-2-cpu-py3 -> 1.4-2."""
+    version = (image_config["Config"].get("Labels") or {}).get("org.opencontainers.image.version")
+    assert version, "the image has no org.opencontainers.image.version label"
+    return version.split("-cpu")[0]
 
 
 @pytest.fixture(scope="session")
-def moto(tmp_path_factory):
+def moto(sdk, tmp_path_factory):
     """moto's S3 server on 127.0.0.1:<free port>, with the test bucket; stopped at the end."""
     exe = os.path.join(os.path.dirname(sys.executable), "moto_server")
     if not os.access(exe, os.X_OK):
@@ -190,9 +195,7 @@ def moto(tmp_path_factory):
     else:
         pytest.fail(f"moto_server did not start; log:\n{log_path.read_text()[-2000:]}")
     try:
-        import boto3
-
-        client = boto3.client(
+        client = sdk.boto3.client(
             "s3",
             endpoint_url=url,
             region_name=REGION,
@@ -228,6 +231,35 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait(timeout=10)
 
 
+class EgressRecorder:
+    """The proxy every HTTP(S) client here is given for addresses other than 127.0.0.1 and
+    localhost. It never forwards: it notes the request line and hangs up, so the request
+    fails here instead of leaving the machine, and a test can show that none was made."""
+
+    def __init__(self):
+        self.seen: list[str] = []
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+        threading.Thread(target=self._serve, name="egress-recorder", daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self._socket.accept()
+            except OSError:  # closed
+                return
+            with connection:
+                connection.settimeout(2)
+                try:
+                    head = connection.recv(4096).split(b"\r\n", 1)[0]
+                except OSError:
+                    head = b""
+                self.seen.append(head.decode("latin-1") or "(no request line)")
+
+    def close(self) -> None:
+        self._socket.close()
+
+
 @pytest.fixture(scope="session")
 def sdk_env(sdk, moto, docker, tmp_path_factory):
     """The process environment the SDK runs in (see the module's docstring); at the end,
@@ -244,6 +276,10 @@ def sdk_env(sdk, moto, docker, tmp_path_factory):
     shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{HERE}/sdk_compose.py" "$@"\n')
     shim.chmod(0o755)
     label = f"{LABEL_KEY}={os.getpid()}-{uuid.uuid4().hex[:8]}"
+    egress = EgressRecorder()
+    proxies = {"NO_PROXY": NO_PROXY, "no_proxy": NO_PROXY}
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        proxies[name] = egress.url
     with pytest.MonkeyPatch.context() as patch:
         for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
             patch.delenv(name, raising=False)
@@ -259,11 +295,10 @@ def sdk_env(sdk, moto, docker, tmp_path_factory):
             "SDK_COMPOSE_REAL": real_compose,
             "SDK_COMPOSE_LABEL": label,
             "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-            "NO_PROXY": "127.0.0.1,localhost",
-            "no_proxy": "127.0.0.1,localhost",
+            # The containers get the same proxy settings.
+            "SDK_COMPOSE_ENV": json.dumps(proxies),
         }
-        for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
-            settings[name] = DEAD_PROXY
+        settings.update(proxies)
         for name, value in settings.items():
             patch.setenv(name, value)
         prefix = sdk.container._get_compose_cmd_prefix()
@@ -275,8 +310,9 @@ def sdk_env(sdk, moto, docker, tmp_path_factory):
                 pytrace=False,
             )
         try:
-            yield SimpleNamespace(label=label)
+            yield SimpleNamespace(label=label, egress=egress)
         finally:
+            egress.close()
             listed = docker("ps", "-aq", "--filter", f"label={label}", timeout=60)
             for container_id in listed.stdout.decode().split():
                 docker("rm", "-f", container_id, timeout=60)
@@ -319,6 +355,37 @@ def containers_of(docker, sdk_env, port: int | None = None) -> list[str]:
         if f"SAGEMAKER_BIND_TO_PORT={port}" in json.loads(env.stdout or b"[]"):
             found.append(container_id)
     return found
+
+
+def test_compose_file_is_put_on_the_host_network():
+    import sdk_compose
+
+    sdk_file = {  # the shape the SDK writes for `serve`
+        "version": "2.3",
+        "networks": {"sagemaker-local": {"name": "sagemaker-local"}},
+        "services": {
+            "algo-1-abcde": {
+                "image": "preprod-sklearn:1.4-2-cpu-py3",
+                "command": "serve",
+                "environment": ["SAGEMAKER_PROGRAM=x.py"],
+                "networks": {"sagemaker-local": {"aliases": ["algo-1-abcde"]}},
+                "ports": ["41000:8080"],
+            }
+        },
+    }
+    rewritten = sdk_compose.rewrite(sdk_file, "k=v", {"HTTPS_PROXY": "http://127.0.0.1:1"})
+    assert "networks" not in rewritten
+    service = rewritten["services"]["algo-1-abcde"]
+    assert service["network_mode"] == "host" and "networks" not in service
+    assert "ports" not in service
+    assert service["environment"] == [
+        "SAGEMAKER_PROGRAM=x.py",
+        "SAGEMAKER_BIND_TO_PORT=41000",
+        "SAGEMAKER_BIND_TO_HOST=127.0.0.1",
+        "HTTPS_PROXY=http://127.0.0.1:1",
+    ]
+    assert service["extra_hosts"] == ["algo-1-abcde:127.0.0.1"]
+    assert service["labels"] == {"k": "v"}
 
 
 # --- code and data ---------------------------------------------------------------------------
@@ -647,3 +714,11 @@ def test_endpoint_model_and_code_from_s3(s3_trained, moto, samples):
         assert predictor.predict(X).astype(int).tolist() == expected.tolist()
     finally:
         predictor.delete_endpoint()
+
+
+# --- last: what the runs above tried -----------------------------------------------------------
+
+
+def test_nothing_tried_to_leave_the_machine(sdk_env):
+    # Requests from this process and from the containers to any address but 127.0.0.1.
+    assert sdk_env.egress.seen == []
