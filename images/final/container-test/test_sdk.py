@@ -121,8 +121,12 @@ def sdk():
         from sagemaker.predictor import Predictor
         from sagemaker.sklearn import SKLearn, SKLearnModel
     except ImportError as exc:
+        missing = str(exc)
+    else:
+        missing = None
+    if missing:
         pytest.fail(
-            f"the SageMaker Python SDK cannot be imported ({exc}) by {sys.executable}: run "
+            f"the SageMaker Python SDK cannot be imported ({missing}) by {sys.executable}: run "
             "`bash tools/setup.sh` (it makes .venv from tools/container-test/requirements.txt) "
             "and run these tests with .venv/bin/python",
             pytrace=False,
@@ -409,7 +413,7 @@ def work(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def samples():
+def sdk_samples():
     X, y = make_samples(per_class=3, seed=7)
     return X, y + LABEL_OFFSET
 
@@ -554,13 +558,13 @@ class TestEstimatorEndpoint:
     def endpoint(self, estimator_endpoint):
         return estimator_endpoint
 
-    def test_predicts_numpy(self, endpoint, samples):
-        X, expected = samples
+    def test_predicts_numpy(self, endpoint, sdk_samples):
+        X, expected = sdk_samples
         # SKLearnPredictor's defaults: NPY in, NPY out.
         assert endpoint.predict(X).astype(int).tolist() == expected.tolist()
 
-    def test_predicts_csv(self, sdk, endpoint, samples):
-        X, expected = samples
+    def test_predicts_csv(self, sdk, endpoint, sdk_samples):
+        X, expected = sdk_samples
         predictor = sdk.Predictor(
             endpoint.endpoint_name,
             sagemaker_session=endpoint.sagemaker_session,
@@ -572,7 +576,7 @@ class TestEstimatorEndpoint:
 
     @pytest.mark.parametrize(("body", "content_type"), BAD_REQUESTS)
     def test_bad_request_is_a_4xx_with_a_message_and_the_endpoint_keeps_serving(
-        self, endpoint, samples, body, content_type
+        self, endpoint, sdk_samples, body, content_type
     ):
         runtime = endpoint.sagemaker_session.sagemaker_runtime_client  # what predict() calls
         answer = runtime.invoke_endpoint(
@@ -587,7 +591,7 @@ class TestEstimatorEndpoint:
         error = json.loads(raw)
         # Upstream's servers answer {"message": ...}; that is the field clients show.
         assert isinstance(error.get("message"), str) and error["message"].strip(), error
-        X, expected = samples
+        X, expected = sdk_samples
         assert endpoint.predict(X).astype(int).tolist() == expected.tolist()
 
 
@@ -596,8 +600,8 @@ class TestModelEndpoint:
     def endpoint(self, model_endpoint):
         return model_endpoint
 
-    def test_predicts(self, endpoint, samples):
-        X, expected = samples
+    def test_predicts(self, endpoint, sdk_samples):
+        X, expected = sdk_samples
         assert endpoint.predict(X).astype(int).tolist() == expected.tolist()
 
     def test_model_server_workers_is_honoured(self, docker, sdk_env, endpoint):
@@ -615,9 +619,9 @@ class TestModelEndpoint:
 
 
 def test_batch_transform_writes_one_prediction_per_line(
-    sdk, new_session, trained, image_uri, framework_version, work, samples
+    sdk, new_session, trained, image_uri, framework_version, work, sdk_samples
 ):
-    X, expected = samples
+    X, expected = sdk_samples
     data = work.root / "transform-input"
     data.mkdir()
     np.savetxt(data / "points.csv", X, delimiter=",", fmt="%.6g")
@@ -683,7 +687,7 @@ def s3_env(moto) -> dict[str, str]:
 
 
 def test_endpoint_code_from_s3(
-    sdk, new_session, moto, trained, image_uri, framework_version, work, samples
+    sdk, new_session, moto, trained, image_uri, framework_version, work, sdk_samples
 ):
     # local_code=False: the SDK uploads sourcedir.tar.gz and sets
     # SAGEMAKER_SUBMIT_DIRECTORY=s3://... for the container.
@@ -701,16 +705,16 @@ def test_endpoint_code_from_s3(
     predictor = deployed(model)
     try:
         assert model.uploaded_code.s3_prefix.startswith(f"s3://{BUCKET}/code/"), model.uploaded_code
-        X, expected = samples  # the offset shows the script from S3 answered
+        X, expected = sdk_samples  # the offset shows the script from S3 answered
         assert predictor.predict(X).astype(int).tolist() == expected.tolist()
     finally:
         predictor.delete_endpoint()
 
 
-def test_endpoint_model_and_code_from_s3(s3_trained, moto, samples):
+def test_endpoint_model_and_code_from_s3(s3_trained, moto, sdk_samples):
     predictor = deployed(s3_trained, env=s3_env(moto))
     try:
-        X, expected = samples
+        X, expected = sdk_samples
         assert predictor.predict(X).astype(int).tolist() == expected.tolist()
     finally:
         predictor.delete_endpoint()
