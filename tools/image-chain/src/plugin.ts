@@ -3,6 +3,7 @@
 import type { CreateDependencies, DependencyType, RawProjectGraphDependency, CreateNodes, ProjectConfiguration, TargetConfiguration } from '@nx/devkit';
 import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig, REGISTRY_ENV } from './config';
 import { commandTarget } from './command';
+import { CONTAINER_TEST_HELPERS } from './executors/container-test';
 import { buildChainModel, type ChainModel, type ImageProject } from './model';
 import { recordDir } from './record';
 import { STAGE_GLOB } from './stage';
@@ -20,7 +21,6 @@ export const CONTAINER_TEST = 'container-test';
 export const DOCKER_PUSH = 'docker-push';
 /** The container tests' host side (pytest, the SageMaker Python SDK, moto): a virtualenv tools/setup.sh makes. */
 export const CONTAINER_TEST_PYTHON = '.venv/bin/python';
-export const CONTAINER_TEST_REQUIREMENTS = 'tools/container-test/requirements.txt';
 
 function model(workspaceRoot: string, stageFiles: readonly string[], options: ImageChainPluginOptions | undefined): ChainModel {
   const configFile = options?.config ?? DEFAULT_CONFIG_FILE;
@@ -45,10 +45,11 @@ function containerTestTarget(image: ImageProject): TargetConfiguration {
   return {
     ...commandTarget('container-test', { tests: image.containerTests, line: image.line, python: CONTAINER_TEST_PYTHON }),
     cache: true,
-    // The result depends on the tests, the host-side clients they drive and exactly which image they ran against.
+    // The result depends on the tests, the host side they share (helpers, the pinned clients they drive)
+    // and exactly which image they ran against.
     inputs: [
       `{workspaceRoot}/${image.containerTests}/**/*`,
-      `{workspaceRoot}/${CONTAINER_TEST_REQUIREMENTS}`,
+      `{workspaceRoot}/${CONTAINER_TEST_HELPERS}/**/*`,
       { dependentTasksOutputFiles: `${recordDir(image.name)}/image.id` },
     ],
     dependsOn: [DOCKER_BUILD],

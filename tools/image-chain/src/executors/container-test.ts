@@ -4,12 +4,15 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { delimiter, isAbsolute, join } from 'node:path';
 import { loadConfig } from '../config';
 import { ensurePresent } from '../presence';
 import { readRecord } from '../record';
 import { lineVariables } from '../template';
 import { engineFor, reportFailure } from './common';
+
+/** The helpers every image's container tests share (image_testing.py), workspace-relative. */
+export const CONTAINER_TEST_HELPERS = 'tools/container-test';
 
 export interface ContainerTestOptions {
   tests: string;
@@ -24,7 +27,13 @@ export default async function containerTest(options: ContainerTestOptions, conte
     const engine = engineFor(config);
     const record = readRecord(context.root, project);
     await ensurePresent(engine, record);
-    const env: Record<string, string> = { IMAGE: record.image, IMAGE_TAG: record.tags[0], DOCKER_CLIENT: engine.client };
+    const env: Record<string, string> = {
+      IMAGE: record.image,
+      IMAGE_TAG: record.tags[0],
+      DOCKER_CLIENT: engine.client,
+      // Each conftest.py imports the shared helpers as `image_testing`; they live outside the tests' folders.
+      PYTHONPATH: helpersPythonPath(context.root, process.env.PYTHONPATH),
+    };
     if (options.line) {
       for (const [k, v] of Object.entries(lineVariables(config, options.line))) {
         env[`CHAIN_${k.replace(/\W/g, '_').toUpperCase()}`] = v;
@@ -48,6 +57,12 @@ export default async function containerTest(options: ContainerTestOptions, conte
     reportFailure(project, e as Error, 'The container tests did not run; nothing is cached.');
     return { success: false };
   }
+}
+
+/** The shared helpers' folder, first on a PYTHONPATH the caller may already have. */
+export function helpersPythonPath(root: string, current: string | undefined): string {
+  const helpers = join(root, CONTAINER_TEST_HELPERS);
+  return current ? `${helpers}${delimiter}${current}` : helpers;
 }
 
 /** A path option (one with a slash) is workspace-relative and must exist; a bare name is looked up on PATH. */
