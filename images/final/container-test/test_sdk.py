@@ -13,12 +13,15 @@ What the tests arrange around it, and why:
   ``local.serving_port``.
 * Nothing may leave the machine: a role ARN string (no IAM), explicit ``code_location`` and
   ``output_path`` (no default bucket, so no STS), telemetry opted out in the SDK's defaults,
-  no instance metadata, and HTTP(S) proxies pointed at a closed loopback port so that any
-  request to an address other than 127.0.0.1 fails instead of leaving.
-* The image is given by its tag (IMAGE_TAG, checked to be IMAGE): local, so nothing is pulled.
+  no instance metadata; the test process and the containers have an HTTP(S) proxy on
+  127.0.0.1 that forwards nothing and notes each request, so one to any other address fails
+  here, and the last test shows that none was made.
+* The image is given as IMAGE_TAG (a tag checked to be IMAGE, or the ID): local, so nothing
+  is pulled.
 
-Every local deploy costs tens of seconds before its first health check, so the endpoints
-are shared per module and few; every container is removed at the end.
+Each endpoint serves the tests of one class and is torn down after them; local mode polls a
+new container's /ping every 5 s and gives up after 120 s. Every container is removed at the
+end.
 """
 
 from __future__ import annotations
@@ -144,9 +147,16 @@ def sdk():
     )
 
 
+def _image_id(docker, ref: str) -> str:
+    found = docker("image", "inspect", "--format", "{{.Id}}", ref, timeout=60)
+    return found.stdout.decode().strip() if found.returncode == 0 else ""
+
+
 @pytest.fixture(scope="session")
-def image_uri(docker, image) -> str:
-    """IMAGE_TAG, checked to name the image under test (compose is given the tag)."""
+def image_uri(docker, image):
+    """IMAGE_TAG, what a user passes (the image ID works as well: compose takes either).
+    Checked to name IMAGE at the start and still at the end: a build that moves the tag
+    meanwhile would have had the SDK run another image."""
     tag = os.environ.get("IMAGE_TAG", "").strip()
     if not tag:
         pytest.fail(
@@ -154,17 +164,18 @@ def image_uri(docker, image) -> str:
             "IMAGE_TAG=preprod-sklearn:1.4-2-cpu-py3 (see dist/images/final/image.json)",
             pytrace=False,
         )
-    found = docker("image", "inspect", "--format", "{{.Id}}", tag, timeout=60)
-    tagged = found.stdout.decode().strip()
-    wanted = docker("image", "inspect", "--format", "{{.Id}}", image, check=True).stdout
-    if found.returncode != 0 or tagged != wanted.decode().strip():
-        pytest.fail(
-            f"IMAGE_TAG={tag} is {tagged or 'not a local image'}, not IMAGE={image}: "
-            "pass the tag from dist/images/<project>/image.json of the same build, "
-            "or the image ID itself (compose takes either)",
-            pytrace=False,
-        )
-    return tag
+    wanted = _image_id(docker, image)
+    for when in ("before", "after"):
+        tagged = _image_id(docker, tag)
+        if tagged != wanted:
+            pytest.fail(
+                f"IMAGE_TAG={tag} is {tagged or 'not a local image'} {when} the SDK's runs, "
+                f"not IMAGE={image}: pass the tag from dist/images/<project>/image.json of "
+                "the same build, or the image ID itself, which no other build can move",
+                pytrace=False,
+            )
+        if when == "before":
+            yield tag
 
 
 @pytest.fixture(scope="session")
