@@ -453,9 +453,11 @@ def train(est, inputs: dict) -> None:
     assert status == "Completed", status
 
 
-def tar_members(path: str) -> dict[str, bytes]:
-    with tarfile.open(path) as tar:
-        return {m.name.lstrip("./"): tar.extractfile(m).read() for m in tar if m.isfile()}
+def tar_members(source: str | bytes) -> dict[str, bytes]:
+    """The files of a .tar.gz given by path or as bytes."""
+    where = {"name": source} if isinstance(source, str) else {"fileobj": io.BytesIO(source)}
+    with tarfile.open(**where) as tar:
+        return {m.name.removeprefix("./"): tar.extractfile(m).read() for m in tar if m.isfile()}
 
 
 def file_path(uri: str) -> str:
@@ -683,16 +685,9 @@ def test_training_code_from_s3(s3_trained, moto):
     assert s3_trained.model_data.startswith(f"s3://{BUCKET}/output/"), s3_trained.model_data
     key = s3_trained.model_data.split("/", 3)[3]
     body = moto.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
-    assert "model.joblib" in tar_members_bytes(body)
+    assert "model.joblib" in tar_members(body)
 
 
-def tar_members_bytes(data: bytes) -> list[str]:
-    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        return [m.name.lstrip("./") for m in tar if m.isfile()]
-
-
-# The container fetches s3:// URIs from the S3 endpoint given here, as the SDK gives one to
-# training containers (S3_ENDPOINT_URL); AWS_REGION is what SageMaker sets in a container.
 def s3_env(moto) -> dict[str, str]:
     return {"S3_ENDPOINT_URL": moto.url, "AWS_ENDPOINT_URL_S3": moto.url, "AWS_REGION": REGION}
 
