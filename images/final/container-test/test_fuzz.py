@@ -870,7 +870,7 @@ def content_types(run: Run) -> Case:
         return run.invoke("content type", "another supported type", body, other, ANY_4XX)
     if how == 2:
         variant = rng.choice(["application/xml", "text/plain", "application/octet-stream", "*/*",
-                              "text/*", "application/*", "", "csv", "json", "application/jsonl",
+                              "text/*", "application/*", "", "csv", "json", "application/json-seq",
                               "application/x-npz", "text/csv2", f"{CSV}, {JSON}", "text/csv/x",
                               "multipart/form-data; boundary=x",
                               "application/x-www-form-urlencoded"])
@@ -892,7 +892,7 @@ def accepts(run: Run) -> Case:
         return run.invoke("accept", "supported", body, content_type, OK, labels, accept)
     if how == 1:
         accept = rng.choice(["application/xml", "image/png", "text/html", "image/*",
-                             "application/xml, image/*", "application/jsonl", "text/csvx"])
+                             "application/xml, image/*", "application/json-seq", "text/csvx"])
         assert answer_type(accept) is None, accept
         return run.invoke("accept", "unsupported", body, content_type, frozenset({406}),
                           accept=accept)

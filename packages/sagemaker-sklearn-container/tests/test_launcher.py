@@ -3,6 +3,7 @@
 import http.client
 import json
 import os
+import pathlib
 import pwd
 import shutil
 import signal
@@ -275,3 +276,45 @@ def test_no_switch_without_root_or_without_the_account(monkeypatch):
     assert environment.serving_user() is None
     assert "user " not in launcher.render_nginx_config(settings(), "/r", "/r/g.sock").split("\n")[1]
     assert "--user" not in launcher.gunicorn_command(settings(), "unix:/s.sock")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching to another account needs root")
+def test_workers_stay_root_where_the_serving_user_cannot_read_the_model(monkeypatch, caplog):
+    account = pwd.getpwnam("nobody")
+    top = pathlib.Path(tempfile.mkdtemp(dir="/tmp"))  # pytest's tmp_path is root's alone
+    os.chmod(top, 0o755)
+    model = top / "model"
+    model.mkdir()
+    (model / "model.joblib").write_bytes(b"x")
+    readable = settings(user=account.pw_name)
+    assert launcher.first_unreadable(account.pw_name, str(model)) is None
+    assert launcher.account_that_can_read(readable, [str(model), str(top / "none")]) is readable
+
+    # As the SDK's local mode mounts a model it fetched from S3: a folder only root reads.
+    os.chmod(model, 0o700)
+    assert launcher.first_unreadable(account.pw_name, str(model)) == str(model)
+    with caplog.at_level("WARNING"):
+        assert launcher.account_that_can_read(readable, [str(model)]).user is None
+    assert f"nobody cannot read {model}: serving as root" in caplog.text
+
+    os.chmod(model, 0o755)
+    os.chmod(model / "model.joblib", 0o600)
+    assert launcher.first_unreadable(account.pw_name, str(model)) == str(model / "model.joblib")
+    monkeypatch.setenv("SKLEARN_SERVING_USER", account.pw_name)  # asked for by name: refused
+    with pytest.raises(UserError, match=f"SKLEARN_SERVING_USER=nobody cannot read {model}"):
+        launcher.account_that_can_read(readable, [str(model)])
+    os.chmod(top, 0o700)  # not even reachable
+    assert launcher.first_unreadable(account.pw_name, str(model)) == str(model)
+    shutil.rmtree(top)
+
+
+def test_the_sdks_model_server_workers_setting_wins(monkeypatch):
+    monkeypatch.setenv("SAGEMAKER_NUM_MODEL_WORKERS", "3")
+    assert environment.model_server_workers() == 3
+    monkeypatch.setenv("SAGEMAKER_MODEL_SERVER_WORKERS", "1")
+    assert environment.ServingSettings.from_env().workers == 1
+    monkeypatch.setenv("SAGEMAKER_MODEL_SERVER_WORKERS", "0")
+    assert environment.model_server_workers() == 1
+    monkeypatch.setenv("SAGEMAKER_MODEL_SERVER_WORKERS", "two")
+    with pytest.raises(UserError, match="SAGEMAKER_MODEL_SERVER_WORKERS must be an integer"):
+        environment.model_server_workers()

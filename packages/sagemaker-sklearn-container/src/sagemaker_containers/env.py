@@ -66,9 +66,7 @@ class ServingEnv:
         self.model_server_timeout = _int(
             "SAGEMAKER_MODEL_SERVER_TIMEOUT", _environment.DEFAULT_TIMEOUT
         )
-        self.model_server_workers = _int(
-            "SAGEMAKER_NUM_MODEL_WORKERS", _int("SAGEMAKER_MODEL_SERVER_WORKERS", self.num_cpus)
-        )
+        self.model_server_workers = _environment.model_server_workers()
         self.default_accept = (
             os.environ.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") or _environment.DEFAULT_ACCEPT
         )

@@ -101,6 +101,20 @@ def max_content_length() -> int:
     return min(limit, MAX_CONTENT_LENGTH_CAP)
 
 
+def model_server_workers() -> int:
+    """gunicorn workers: SAGEMAKER_MODEL_SERVER_WORKERS (what the SageMaker Python SDK sets
+    from ``model_server_workers``), else SAGEMAKER_NUM_MODEL_WORKERS, else the CPU count."""
+    default = os.cpu_count() or 1
+    for name in ("SAGEMAKER_MODEL_SERVER_WORKERS", "SAGEMAKER_NUM_MODEL_WORKERS"):
+        if os.environ.get(name, "").strip():
+            return max(1, _int_env(name, default))
+    return default
+
+
+def serving_user_requested() -> bool:
+    return bool(os.environ.get("SKLEARN_SERVING_USER", "").strip())
+
+
 def serving_user() -> str | None:
     """The account nginx and gunicorn workers run as, or None to stay as we are.
 
@@ -142,13 +156,12 @@ class ServingSettings:
 
     @classmethod
     def from_env(cls) -> ServingSettings:
-        workers = _int_env("SAGEMAKER_NUM_MODEL_WORKERS", os.cpu_count() or 1)
         return cls(
             port=_int_env("SAGEMAKER_BIND_TO_PORT", DEFAULT_PORT),
             # 0.0.0.0 inside the container so SageMaker can reach nginx;
             # tests set 127.0.0.1.
             host=os.environ.get("SAGEMAKER_BIND_TO_HOST", "0.0.0.0"),
-            workers=max(1, workers),
+            workers=model_server_workers(),
             job_queue_size=max(
                 1, _int_env("SAGEMAKER_MODEL_JOB_QUEUE_SIZE", DEFAULT_JOB_QUEUE_SIZE)
             ),

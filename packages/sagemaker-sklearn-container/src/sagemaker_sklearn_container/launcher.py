@@ -9,6 +9,7 @@ actual predictions.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import pwd
@@ -20,7 +21,7 @@ import time
 from importlib import resources
 
 from sagemaker_sklearn_container import environment
-from sagemaker_sklearn_container.errors import PlatformError
+from sagemaker_sklearn_container.errors import PlatformError, UserError
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +90,73 @@ def _drop_to(user: str) -> list[str]:
         "--env",
         f"HOME={account.pw_dir}",
     ]
+
+
+def first_unreadable(user: str, directory: str) -> str | None:
+    """The first path below ``directory`` that ``user`` cannot read, asked as that user."""
+    if not os.path.isdir(directory):
+        return None
+    account = pwd.getpwnam(user)
+    # find's -readable and -executable ask access(2) as that user: ACLs and groups count.
+    result = subprocess.run(
+        [
+            "find",
+            directory,
+            "(",
+            "!",
+            "-readable",
+            "-o",
+            "-type",
+            "d",
+            "!",
+            "-executable",
+            ")",
+            "-print",
+            "-quit",
+        ],
+        user=account.pw_uid,
+        group=account.pw_gid,
+        extra_groups=[],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if result.stdout:
+        return result.stdout.splitlines()[0]
+    # Nothing printed but an error: find could not even reach the directory.
+    return directory if result.returncode != 0 else None
+
+
+def account_that_can_read(
+    settings: environment.ServingSettings, directories: list[str]
+) -> environment.ServingSettings:
+    """Keep the workers as root where the serving user cannot read the model or the code.
+
+    The SageMaker Python SDK's local mode, for one, mounts a model it downloaded from S3
+    from a folder only root can read. Upstream's images serve as root, so that stays the
+    fallback (with a warning); a serving user asked for by name must be able to read them.
+    """
+    if not settings.user:
+        return settings
+    for directory in directories:
+        path = first_unreadable(settings.user, directory)
+        if path is None:
+            continue
+        if environment.serving_user_requested():
+            raise UserError(
+                f"SKLEARN_SERVING_USER={settings.user} cannot read {path}: make {directory} "
+                "readable to it (chmod -R a+rX), or set SKLEARN_SERVING_USER=root"
+            )
+        logger.warning(
+            "%s cannot read %s: serving as root (make %s readable to it, chmod -R a+rX, "
+            "to serve unprivileged)",
+            settings.user,
+            path,
+            directory,
+        )
+        return dataclasses.replace(settings, user=None)
+    return settings
 
 
 def nginx_command(config_path: str, runtime_dir: str) -> list[str]:

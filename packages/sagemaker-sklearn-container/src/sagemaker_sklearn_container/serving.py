@@ -16,8 +16,11 @@ def main() -> int:
         settings = environment.ServingSettings.from_env()
         # Fetch and unpack the user's code once, here, before gunicorn forks its
         # workers: they inherit the local directory through the environment.
-        code_delivery.prepare_submit_directory(settings.user)
+        code = code_delivery.prepare_submit_directory(settings.user)
         if not settings.multi_model:
+            settings = launcher.account_that_can_read(
+                settings, [environment.model_dir(), *([code] if code else [])]
+            )
             # Fail fast, in one place, on a broken inference script
             # (e.g. transform_fn together with input_fn) instead of in every worker.
             hooks.load_hooks(environment.model_dir())
