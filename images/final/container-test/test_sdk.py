@@ -16,8 +16,7 @@ What the tests arrange around it, and why:
   no instance metadata; the test process and the containers have an HTTP(S) proxy on
   127.0.0.1 that forwards nothing and notes each request, so one to any other address fails
   here, and the last test shows that none was made.
-* The image is given as IMAGE_TAG (a tag checked to be IMAGE, or the ID): local, so nothing
-  is pulled.
+* The image is given by its ID (IMAGE): local, so nothing is pulled.
 
 Each endpoint serves the tests of one class and is torn down after them; local mode polls a
 new container's /ping every 5 s and gives up after 120 s. Every container is removed at the
@@ -44,6 +43,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+
 from conftest import free_port, make_samples
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*SageMaker Python SDK v2")
@@ -147,35 +147,11 @@ def sdk():
     )
 
 
-def _image_id(docker, ref: str) -> str:
-    found = docker("image", "inspect", "--format", "{{.Id}}", ref, timeout=60)
-    return found.stdout.decode().strip() if found.returncode == 0 else ""
-
-
 @pytest.fixture(scope="session")
-def image_uri(docker, image):
-    """IMAGE_TAG, what a user passes (the image ID works as well: compose takes either).
-    Checked to name IMAGE at the start and still at the end: a build that moves the tag
-    meanwhile would have had the SDK run another image."""
-    tag = os.environ.get("IMAGE_TAG", "").strip()
-    if not tag:
-        pytest.fail(
-            "IMAGE_TAG is not set: the tag of IMAGE, e.g. "
-            "IMAGE_TAG=preprod-sklearn:1.4-2-cpu-py3 (see dist/images/final/image.json)",
-            pytrace=False,
-        )
-    wanted = _image_id(docker, image)
-    for when in ("before", "after"):
-        tagged = _image_id(docker, tag)
-        if tagged != wanted:
-            pytest.fail(
-                f"IMAGE_TAG={tag} is {tagged or 'not a local image'} {when} the SDK's runs, "
-                f"not IMAGE={image}: pass the tag from dist/images/<project>/image.json of "
-                "the same build, or the image ID itself, which no other build can move",
-                pytrace=False,
-            )
-        if when == "before":
-            yield tag
+def image_uri(image):
+    """The image ID the record names (compose takes an ID as well as a tag): no other build
+    can move it while the SDK runs, as it could a tag."""
+    return image
 
 
 @pytest.fixture(scope="session")
