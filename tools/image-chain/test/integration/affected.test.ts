@@ -48,8 +48,14 @@ describe('the affected step (tools/ci/affected.ts)', () => {
   it('a config field no stage renders: nothing', async () => {
     expect(await affectedBy(() => ws.editJson('images/versions.json', (c) => { c.$comment = 'reworded'; }))).toEqual([]);
   });
-  it('a change in a container test: that test only, not the image it runs against', async () => {
-    expect(await affectedTasksBy(() => ws.edit('images/extension/container-test/test_extension.py', (t) => `${t}\n# reworded\n`))).toEqual(['extension:container-test']);
+  // Task by task: the stage folder belongs to base-dockerfile, which every base image depends
+  // on, yet no task reads a file its stage's .dockerignore leaves out of the build context.
+  it('a file the stage\'s .dockerignore leaves out: nothing', async () => {
+    expect(await affectedTasksBy(() => ws.edit('images/base/notes.md', (t) => `${t}\nreworded\n`))).toEqual([]);
+  });
+  it('a change in a container test: the tests, with the image build they run against as it is', async () => {
+    // The fixture's extension stage has no .dockerignore, so its tests are in its build context.
+    expect(await affectedTasksBy(() => ws.edit('images/extension/container-test/test_extension.py', (t) => `${t}\n# reworded\n`))).toEqual(['extension:container-test', 'extension:docker-build', 'extension:docker-push']);
   });
   it('docs: nothing', async () => {
     expect(await affectedBy(() => ws.write('README.md', '# docs\n'))).toEqual([]);
