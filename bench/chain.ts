@@ -4,7 +4,7 @@
 // package, a change only in the extension Dockerfile. Prints medians and ratios and writes
 // them into docs/benchmarks.md.
 //
-//   node -r @swc-node/register bench/chain.ts [--runs 3] [--only 'RUN echo']
+//   tools/node/env.sh node -r @swc-node/register bench/chain.ts [--runs 3] [--only 'RUN echo']
 //
 // It works in a copy of the workspace (its Nx cache and records copied along), so the tree you
 // work in is never edited.
@@ -91,8 +91,8 @@ async function main(): Promise<void> {
   const section = [
     '## Chain: nx against the manual steps',
     '',
-    `Measured ${new Date().toISOString().slice(0, 10)} on this 2-core machine, ${runs} runs per side and scenario (the sides take turns going first), medians; ratio = nx / manual (lower is better).`,
-    `Reproduce: \`node -r @swc-node/register bench/chain.ts --runs ${runs}\`.`,
+    `Measured ${new Date().toISOString().slice(0, 10)} on this 2-core machine with Node ${process.versions.node} and Nx ${nxVersion()}, ${runs} runs per side and scenario (the sides take turns going first), medians; ratio = nx / manual (lower is better).`,
+    `Reproduce: \`tools/node/env.sh node -r @swc-node/register bench/chain.ts --runs ${runs}\`.`,
     '',
     '| scenario | nx run extension:docker-build | manual README steps | ratio | image stages nx ran |',
     '|---|---|---|---|---|',
@@ -101,6 +101,10 @@ async function main(): Promise<void> {
     'Targets (issue "image chain"): no-op at most 1.5 s with zero docker builds; the change scenarios at most 1.1x the manual steps.',
   ].join('\n');
   writeSection('chain', section);
+}
+
+function nxVersion(): string {
+  return JSON.parse(readFileSync(join(__dirname, '../node_modules/nx/package.json'), 'utf8')).version;
 }
 
 if (require.main === module) {

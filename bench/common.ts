@@ -43,7 +43,7 @@ export async function copyWorkspace(options: { from?: string; withCache?: boolea
   const dir = mkdtempSync(join(tmpdir(), 'bench-ws-'));
   // The lockfile and .gitignore too: Nx hashes the one and reads the other, so without them no
   // cached entry matches and the copy rebuilds everything (under the real tags).
-  const entries = ['nx.json', '.nxignore', '.gitignore', 'package.json', 'package-lock.json', 'tsconfig.base.json', '.env', 'images', 'packages', 'tools'];
+  const entries = ['nx', 'nx.json', '.nxignore', '.gitignore', 'package.json', 'package-lock.json', 'tsconfig.base.json', '.env', 'images', 'packages', 'tools'];
   if (options.withCache) entries.push('dist', '.nx');
   for (const entry of entries) {
     if (!existsSync(join(from, entry))) continue;
@@ -58,14 +58,16 @@ export async function copyWorkspace(options: { from?: string; withCache?: boolea
 }
 
 /**
- * Runs nx in ws (extraEnv on top of NX_ENV) as a user runs it off a terminal: in Nx's output
+ * Runs nx in ws (extraEnv on top of NX_ENV) as a user runs it off a terminal (./nx): in Nx's output
  * style there (static-failures-only: a line for each task from the cache, the full output of the
  * rest), named so that no detection picks another. Resolves to its output, throws with its tail
  * on failure.
  */
 export function nxIn(ws: string, extraEnv: Record<string, string> = {}): (...args: string[]) => Promise<string> {
   return async (...args: string[]) => {
-    const r = await execa('node', [join(ws, 'node_modules/nx/dist/bin/nx.js'), ...args, '--output-style=static-failures-only'], {
+    // Through the workspace's ./nx where it has one, as the README runs it.
+    const [file, nxArgs] = existsSync(join(ws, 'nx')) ? [join(ws, 'nx'), args] : ['node', [join(ws, 'node_modules/nx/dist/bin/nx.js'), ...args]];
+    const r = await execa(file, [...nxArgs, '--output-style=static-failures-only'], {
       cwd: ws, env: { ...process.env, ...NX_ENV, ...extraEnv }, reject: false, all: true,
     });
     if (r.exitCode !== 0) throw new Error(`nx ${args.join(' ')} failed:\n${String(r.all).slice(-3000)}`);

@@ -5,7 +5,7 @@
 //   - a raw `docker pull` of the same images by digest, target: nx at most 1.3x the pull.
 // Writes the table into docs/benchmarks.md (section "fresh-machine").
 //
-//   node -r @swc-node/register bench/fresh-machine.ts [--runs 3]
+//   tools/node/env.sh node -r @swc-node/register bench/fresh-machine.ts [--runs 3]
 //
 // --runs repeats every side (nx, pull, manual: medians), taking turns in a rotating order.
 // The flow mirrors tools/image-chain/test/integration/fresh-machine.test.ts on the real chain:
@@ -250,7 +250,7 @@ async function main(): Promise<void> {
     `Measured ${started.toISOString().slice(0, 10)} on this machine: ${cpus().length} cores (${cpus()[0].model.trim()}), ${Math.round(totalmem() / 2 ** 30)} GiB RAM, shared with other work (load average ${loadBefore} before, ${load()} after).`,
     `Each side runs on its own new Docker engine B (a second dockerd 20.10, overlay2, empty data root) against the same registry (Debian's docker-registry on 127.0.0.1) and shared cache (tools/remote-cache, read-only token).`,
     `Every side: ${runs === 1 ? 'one run' : `${runs} runs, taking turns in a rotating order, medians`}.`,
-    'Reproduce: `node -r @swc-node/register bench/fresh-machine.ts`.',
+    'Reproduce: `tools/node/env.sh node -r @swc-node/register bench/fresh-machine.ts`.',
     '',
     '| side (fresh engine B) | time |',
     '|---|---|',

@@ -142,7 +142,7 @@ Machine: $(machine_line), shared with the load generator (wrk on the same cores)
 | non-2xx / socket errors (${C1_N} + ${C16_N} requests) | $(( C1_NON2XX + C16_NON2XX )) / $(( C1_ERR + C16_ERR )) | 0 | pass |
 | memory after the load runs | ${MEM_LOADED} MiB | - | - |
 
-Reproduce (after \`bash tools/setup.sh\` and \`npx nx run extension:docker-build\`):
+Reproduce (after \`bash tools/setup.sh\` and \`./nx run extension:docker-build\`):
 
 \`\`\`bash
 bash bench/serving-autopilot.sh ${IMAGE}

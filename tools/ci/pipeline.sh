@@ -13,6 +13,7 @@ base=${1:?usage: pipeline.sh <base-sha> [head-sha]}
 head=${2:-HEAD}
 export NX_NO_CLOUD=true NX_TUI=false NX_DAEMON=false
 bash tools/setup.sh
+. tools/node/env.sh # the Node the set-up chose (Node 24 where the host's is older than the floor)
 targets=lint,test,build,docker-build,container-test
 [ -n "${IMAGE_CHAIN_REGISTRY:-}" ] && [ "${IMAGE_CHAIN_PUSH:-}" != false ] && targets="$targets,docker-push"
 node -r @swc-node/register tools/ci/affected.ts --base "$base" --head "$head" --targets "$targets"

