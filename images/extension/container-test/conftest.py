@@ -17,6 +17,7 @@ container gets a unique name and is removed at the end.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -80,6 +81,59 @@ def pip(*args: str, cwd: str) -> None:
             f"pip {' '.join(args)} (with {sys.executable}) exited {result.returncode}:\n"
             f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
         )
+
+
+SUITE_PLUGIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "suite")
+
+
+def run_pytest_in_image(
+    docker: Docker,
+    image: str,
+    site: str,
+    args: list[str],
+    *,
+    what: str,
+    mounts: tuple[str, ...] = (),
+    env: tuple[str, ...] = (),
+    workdir: str = "/tmp",
+    timeout: float = 300,
+) -> str:
+    """Run pytest inside the image with no network: the pinned pytest (``site``) and the
+    suite plugin (suite/) mounted read-only on its PYTHONPATH. Returns the output; fails
+    on a non-zero exit, naming ``what``."""
+    name = docker.new_name(re.sub(r"[^a-z0-9]+", "-", what.lower()).strip("-"))
+    volumes = [f"{site}:/suite/site:ro", f"{SUITE_PLUGIN}:/suite/plugin:ro", *mounts]
+    variables = ["PYTHONPATH=/suite/site:/suite/plugin", "PYTHONDONTWRITEBYTECODE=1", *env]
+    try:
+        result = docker(
+            "run",
+            "--rm",
+            "--name",
+            name,
+            "--network",
+            "none",
+            *(arg for volume in volumes for arg in ("-v", volume)),
+            *(arg for variable in variables for arg in ("-e", variable)),
+            "-w",
+            workdir,
+            image,
+            "python",
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "ext_suite_plugin",
+            "-q",
+            "--tb=short",
+            *args,
+            timeout=timeout,
+        )
+    finally:
+        docker.remove(name)
+    output = text(result.stdout) + text(result.stderr)
+    assert result.returncode == 0, f"{what} exited {result.returncode}:\n{output[-8000:]}"
+    return output
 
 
 @pytest.fixture(scope="session")

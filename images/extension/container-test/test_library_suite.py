@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from conftest import Docker, pip, text
+from conftest import pip, run_pytest_in_image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LINES = os.path.join(HERE, "..", "lines")
@@ -80,62 +80,29 @@ def suite_files(tmp_path_factory) -> dict[str, str]:
     return {"line": line, "tests": str(tests)}
 
 
-def test_library_suite(image, suite_files, mounted_pytest):
-    docker = Docker()
+def test_library_suite(docker, image, suite_files, mounted_pytest):
     expectations = os.path.join(HERE, "suite-expectations.json")
-    name = docker.new_name("suite")
     start = time.monotonic()
-    try:
-        result = docker(
-            "run",
-            "--rm",
-            "--name",
-            name,
-            "--network",
-            "none",
-            "-v",
+    output = run_pytest_in_image(
+        docker,
+        image,
+        mounted_pytest,
+        ["-rfEX", "-W", "ignore", "test"],
+        what="the library's suite",
+        mounts=(
             f"{suite_files['tests']}:/suite/test:ro",
-            "-v",
-            f"{mounted_pytest}:/suite/site:ro",
-            "-v",
-            f"{os.path.join(HERE, 'suite')}:/suite/plugin:ro",
-            "-v",
             f"{expectations}:/suite/suite-expectations.json:ro",
-            "-e",
-            "PYTHONPATH=/suite/site:/suite/plugin",
-            "-e",
-            "PYTHONDONTWRITEBYTECODE=1",
-            "-e",
+        ),
+        env=(
             f"SUITE_LINE={suite_files['line']}",
-            "-e",
             "SUITE_EXPECTATIONS=/suite/suite-expectations.json",
-            "-w",
-            "/suite",
-            image,
-            "python",
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "ext_suite_plugin",
-            "-q",
-            "-rfEX",
-            "--tb=short",
-            "-W",
-            "ignore",
-            "test",
-            timeout=SUITE_TIMEOUT,
-        )
-    finally:
-        docker.remove(name)
-    output = text(result.stdout) + text(result.stderr)
+        ),
+        workdir="/suite",
+        timeout=SUITE_TIMEOUT,
+    )
     summary = [ln for ln in output.splitlines() if re.search(r"\d+ (passed|failed)", ln)]
     print(
         f"library suite on line {suite_files['line']}: {summary[-1:] or '?'} "
         f"in {time.monotonic() - start:.0f}s"
-    )
-    assert result.returncode == 0, (
-        f"the library's suite exited {result.returncode}:\n{output[-8000:]}"
     )
     assert summary and " passed" in summary[-1], output[-4000:]

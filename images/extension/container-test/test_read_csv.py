@@ -7,53 +7,17 @@ image's read_data selects. pytest is mounted, as for the library's suite.
 
 from __future__ import annotations
 
-import os
 import re
 
-from conftest import Docker, text
-
-HERE = os.path.dirname(os.path.abspath(__file__))
+from conftest import run_pytest_in_image
 
 
-def test_read_csv_contract(image, mounted_pytest):
-    docker = Docker()
-    name = docker.new_name("read-csv")
-    try:
-        result = docker(
-            "run",
-            "--rm",
-            "--name",
-            name,
-            "--network",
-            "none",
-            "-v",
-            f"{mounted_pytest}:/suite/site:ro",
-            "-v",
-            f"{os.path.join(HERE, 'suite')}:/suite/plugin:ro",
-            "-e",
-            "PYTHONPATH=/suite/site:/suite/plugin",
-            "-e",
-            "PYTHONDONTWRITEBYTECODE=1",
-            "-w",
-            "/tmp",
-            image,
-            "python",
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "ext_suite_plugin",
-            "-q",
-            "-rfE",
-            "--tb=short",
-            "/suite/plugin/read_csv_contract.py",
-            timeout=300,
-        )
-    finally:
-        docker.remove(name)
-    output = text(result.stdout) + text(result.stderr)
-    assert result.returncode == 0, (
-        f"read_csv_contract.py exited {result.returncode}:\n{output[-8000:]}"
+def test_read_csv_contract(docker, image, mounted_pytest):
+    output = run_pytest_in_image(
+        docker,
+        image,
+        mounted_pytest,
+        ["-rfE", "/suite/plugin/read_csv_contract.py"],
+        what="read_csv_contract.py",
     )
     assert re.search(r"\d+ passed", output), output[-3000:]
