@@ -98,8 +98,9 @@ LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 # ------------------------------------------------- cold start and memory ----
 cold_starts "$COLD_RUNS" "${SERVE_ARGS[@]}"
 WORKERS="$(workers_of "$NAME")"
-docker logs "$NAME" 2>&1 | grep -q "unpacked code from s3://bench/code/sourcedir.tar.gz" \
-  || { docker logs "$NAME" 2>&1 | tail -20 >&2; die "the server did not take its code from S3"; }
+SERVER_LOG="$(docker logs "$NAME" 2>&1)"
+[[ "$SERVER_LOG" == *"unpacked code from s3://bench/code/sourcedir.tar.gz"* ]] \
+  || { printf '%s\n' "$SERVER_LOG" | tail -20 >&2; die "the server did not take its code from S3"; }
 MEM_IDLE="$(idle_mib "$NAME" "$SETTLE")"
 log "server: $WORKERS gunicorn workers, idle memory ${MEM_IDLE} MiB"
 
@@ -115,6 +116,13 @@ WIDTH=$(head -1 "$WORK/resp.csv" | awk -F, '{print NF}')
 write_post_lua "$WORK/body.csv" text/csv text/csv
 load_runs "$PORT"
 MEM_LOADED="$(mem_mib "$NAME")"
+
+# ------------------------------------------------------------ diagnosis ----
+docker cp "$WORK/body.csv" "$NAME:/tmp/bench-body.csv" >/dev/null
+DIAG="$(docker exec -i "$NAME" python - <"$ROOT/bench/serving/autopilot_diag.py" 2>/dev/null | tail -1)" || DIAG=""
+# shellcheck disable=SC2086
+eval "$(printf '%s' "$DIAG" | tr ' ' '\n' | grep -E '^[a-z_]+=[0-9.]+$' | sed 's/^/D_/')" || true
+DATES_RATIO=$(awk -v a="${D_dates_dateutil_ms:-0}" -v b="${D_dates_ms:-0}" 'BEGIN {if (b > 0) printf "%.1f", a / b; else print "?"}')
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # -------------------------------------------------------------- verdict ----
@@ -142,10 +150,14 @@ Machine: $(machine_line), shared with the load generator (wrk on the same cores)
 | non-2xx / socket errors (${C1_N} + ${C16_N} requests) | $(( C1_NON2XX + C16_NON2XX )) / $(( C1_ERR + C16_ERR )) | 0 | pass |
 | memory after the load runs | ${MEM_LOADED} MiB | - | - |
 
-Reproduce (after \`bash tools/setup.sh\` and \`./nx run extension:docker-build\`):
+### Where the time goes
+
+Inside a worker (\`docker exec\`, no HTTP, median of 100 calls): one request through the server's hooks ${D_handler_ms:-?} ms, of which \`read_csv_data\` (pyarrow.csv, the image's stand-in for mlio) ${D_read_ms:-?} ms and \`AutoMLTransformer.transform\` ${D_transform_ms:-?} ms; the rest is CSV encoding and the serving script. The date column takes ${D_dates_ms:-?} ms with the image's ISO 8601 fast path in \`DateTimeVectorizer\` against ${D_dates_dateutil_ms:-?} ms through dateutil alone, as the released extension parses every value (${DATES_RATIO}x). At 16 connections the two workers are CPU-bound on 2 cores shared with wrk: by Little's law the mean latency is 16 / throughput.
+
+Reproduce (after \`bash tools/setup.sh\` and \`./nx run extension:docker-build\`; this run passed the image by the ID its record names):
 
 \`\`\`bash
-bash bench/serving-autopilot.sh ${IMAGE}
+bash bench/serving-autopilot.sh \$(cat dist/images/extension/image.id)
 \`\`\`"
 
 echo
