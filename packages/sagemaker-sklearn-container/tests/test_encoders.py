@@ -1,3 +1,4 @@
+import csv
 import io
 import json
 
@@ -222,3 +223,24 @@ def test_recordio_reader_refuses_garbage():
 
 def test_sparse_predictions_encode_as_json():
     assert encoders.encode(sparse.csr_matrix([[1, 0]]), "application/json") == b"[[1, 0]]"
+
+
+def test_numeric_csv_is_written_as_the_csv_module_writes_it():
+    rng = np.random.default_rng(7)
+    scaled = rng.normal(size=(50, 40)) * 10.0 ** rng.integers(-30, 30, size=(50, 40))
+    special = np.array([[0.0, -0.0, np.nan, np.inf, -np.inf, 1e16, 1e-5, 5e-324]])
+    for array in (
+        scaled,
+        special,
+        scaled[0],  # one prediction per line
+        np.float64(2.5),
+        rng.integers(-(2**62), 2**62, size=(7, 3)),
+        np.arange(5, dtype=np.uint8),
+        np.zeros((0, 3)),
+    ):
+        buffer = io.StringIO()
+        rows = np.asarray(array, dtype=object).reshape(
+            -1, array.shape[-1] if array.ndim == 2 else 1
+        )
+        csv.writer(buffer, lineterminator="\n").writerows(rows.tolist())
+        assert encoders.encode(array, "text/csv") == buffer.getvalue().encode(), array
