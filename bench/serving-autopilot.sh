@@ -122,6 +122,7 @@ docker cp "$WORK/body.csv" "$NAME:/tmp/bench-body.csv" >/dev/null
 DIAG="$(docker exec -i "$NAME" python - <"$ROOT/bench/serving/autopilot_diag.py" 2>/dev/null | tail -1)" || DIAG=""
 # shellcheck disable=SC2086
 eval "$(printf '%s' "$DIAG" | tr ' ' '\n' | grep -E '^[a-z_]+=[0-9.]+$' | sed 's/^/D_/')" || true
+ENCODE_RATIO=$(awk -v a="${D_encode_csv_module_ms:-0}" -v b="${D_encode_ms:-0}" 'BEGIN {if (b > 0) printf "%.1f", a / b; else print "?"}')
 DATES_RATIO=$(awk -v a="${D_dates_dateutil_ms:-0}" -v b="${D_dates_ms:-0}" 'BEGIN {if (b > 0) printf "%.1f", a / b; else print "?"}')
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -152,7 +153,7 @@ Machine: $(machine_line), shared with the load generator (wrk on the same cores)
 
 ### Where the time goes
 
-Inside a worker (\`docker exec\`, no HTTP, median of 100 calls): one request through the server's hooks ${D_handler_ms:-?} ms, of which \`read_csv_data\` (pyarrow.csv, the image's stand-in for mlio) ${D_read_ms:-?} ms and \`AutoMLTransformer.transform\` ${D_transform_ms:-?} ms; the rest is CSV encoding and the serving script. The date column takes ${D_dates_ms:-?} ms with the image's ISO 8601 fast path in \`DateTimeVectorizer\` against ${D_dates_dateutil_ms:-?} ms through dateutil alone, as the released extension parses every value (${DATES_RATIO}x). At 16 connections the two workers are CPU-bound on 2 cores shared with wrk: by Little's law the mean latency is 16 / throughput.
+Inside a worker (\`docker exec\`, no HTTP, median of 100 calls): one request through the server's hooks ${D_handler_ms:-?} ms, of which \`read_csv_data\` (pyarrow.csv, the image's stand-in for mlio) ${D_read_ms:-?} ms and \`AutoMLTransformer.transform\` ${D_transform_ms:-?} ms, and the CSV answer ${D_encode_ms:-?} ms, formatted by numpy, against ${D_encode_csv_module_ms:-?} ms through the csv module (${ENCODE_RATIO}x). The date column takes ${D_dates_ms:-?} ms with the image's ISO 8601 fast path in \`DateTimeVectorizer\` against ${D_dates_dateutil_ms:-?} ms through dateutil alone, as the released extension parses every value (${DATES_RATIO}x). At 16 connections the two workers are CPU-bound on 2 cores shared with wrk: by Little's law the mean latency is 16 / throughput.
 
 Reproduce (after \`bash tools/setup.sh\` and \`./nx run extension:docker-build\`; this run passed the image by the ID its record names):
 

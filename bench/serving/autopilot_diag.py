@@ -9,6 +9,7 @@ import time
 from sagemaker_sklearn_extension.externals import read_csv_data
 from sagemaker_sklearn_extension.feature_extraction import date_time
 
+from sagemaker_sklearn_container import encoders
 from sagemaker_sklearn_container.hooks import ModelHandler
 
 
@@ -35,6 +36,10 @@ results = {
     "transform_ms": median_ms(lambda: model.transform(X)),
     "dates_ms": median_ms(lambda: vectorizer.transform(X[:, columns])),
 }
+features = model.transform(X)
+results["encode_ms"] = median_ms(lambda: encoders.encode(features, "text/csv"))
+# The same answer through the csv module, one repr() a value, as every array went before.
+results["encode_csv_module_ms"] = median_ms(lambda: encoders.encode(features.tolist(), "text/csv"))
 # The same column through dateutil alone, as the released extension parses every value.
 date_time._ISO_DATETIME = date_time._re.compile(r"(?!)")
 results["dates_dateutil_ms"] = median_ms(lambda: vectorizer.transform(X[:, columns]))
