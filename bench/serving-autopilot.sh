@@ -161,16 +161,4 @@ Reproduce (after \`bash tools/setup.sh\` and \`./nx run extension:docker-build\`
 bash bench/serving-autopilot.sh \$(cat dist/images/extension/image.id)
 \`\`\`"
 
-echo
-printf '%s\n' "$SECTION"
-echo
-if [[ "$WRITE_DOCS" == 1 ]]; then
-  printf '%s\n' "$SECTION" >"$WORK/section.md"
-  write_section "$DOCS" "$BEGIN_MARK" "$END_MARK" "$WORK/section.md"
-  log "wrote the Autopilot serving section of $DOCS"
-fi
-if [[ "$V_P99 $V_COLD $V_MEM" == *FAIL* ]]; then
-  log "a target was missed (p99@16: $V_P99, cold start: $V_COLD, idle memory: $V_MEM)"
-  exit 1
-fi
-log "all targets met"
+finish "$SECTION" "Autopilot serving"

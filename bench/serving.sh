@@ -195,19 +195,4 @@ Reproduce (needs docker, wrk, curl and python3 with scikit-learn 1.4.2, joblib, 
 bash bench/serving.sh ${IMAGE}
 \`\`\`"
 
-# --------------------------------------------------------------- report ----
-echo
-printf '%s\n' "$SECTION"
-echo
-
-if [[ "$WRITE_DOCS" == 1 ]]; then
-  printf '%s\n' "$SECTION" >"$WORK/section.md"
-  write_section "$DOCS" "$BEGIN_MARK" "$END_MARK" "$WORK/section.md"
-  log "wrote the serving section of $DOCS"
-fi
-
-if [[ "$V_P99 $V_COLD $V_MEM" == *FAIL* ]]; then
-  log "a target was missed (p99@16: $V_P99, cold start: $V_COLD, idle memory: $V_MEM)"
-  exit 1
-fi
-log "all targets met"
+finish "$SECTION" serving

@@ -185,3 +185,21 @@ os.chmod(tmp, 0o644)
 os.replace(tmp, docs)
 PY
 }
+
+# finish SECTION WHAT: print the section, write it to $DOCS between $BEGIN_MARK and $END_MARK
+# (unless WRITE_DOCS=0), and exit 1 if a target (V_P99, V_COLD, V_MEM) was missed.
+finish() {
+  echo
+  printf '%s\n' "$1"
+  echo
+  if [[ "$WRITE_DOCS" == 1 ]]; then
+    printf '%s\n' "$1" >"$WORK/section.md"
+    write_section "$DOCS" "$BEGIN_MARK" "$END_MARK" "$WORK/section.md"
+    log "wrote the $2 section of $DOCS"
+  fi
+  if [[ "$V_P99 $V_COLD $V_MEM" == *FAIL* ]]; then
+    log "a target was missed (p99@16: $V_P99, cold start: $V_COLD, idle memory: $V_MEM)"
+    exit 1
+  fi
+  log "all targets met"
+}
