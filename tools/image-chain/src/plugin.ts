@@ -3,7 +3,7 @@
 import type { CreateDependencies, DependencyType, RawProjectGraphDependency, CreateNodes, ProjectConfiguration, TargetConfiguration } from '@nx/devkit';
 import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig, REGISTRY_ENV } from './config';
 import { commandTarget } from './command';
-import { CONTAINER_TEST_HELPERS } from './executors/container-test';
+import { CONTAINER_TEST_HELPERS, CONTAINER_TEST_PYTHON } from './container-test-host';
 import { buildChainModel, type ChainModel, type ImageProject } from './model';
 import { recordDir } from './record';
 import { STAGE_GLOB } from './stage';
@@ -19,8 +19,6 @@ export interface ImageChainPluginOptions {
 export const DOCKER_BUILD = 'docker-build';
 export const CONTAINER_TEST = 'container-test';
 export const DOCKER_PUSH = 'docker-push';
-/** The container tests' host side (pytest, the SageMaker Python SDK, moto): a virtualenv tools/setup.sh makes. */
-export const CONTAINER_TEST_PYTHON = '.venv/bin/python';
 
 function model(workspaceRoot: string, stageFiles: readonly string[], options: ImageChainPluginOptions | undefined): ChainModel {
   const configFile = options?.config ?? DEFAULT_CONFIG_FILE;

@@ -6,13 +6,12 @@ import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { loadConfig } from '../config';
+import { CONTAINER_TEST_HELPERS } from '../container-test-host';
 import { ensurePresent } from '../presence';
 import { readRecord } from '../record';
 import { lineVariables } from '../template';
 import { engineFor, reportFailure } from './common';
 
-/** The helpers every image's container tests share (image_testing.py), workspace-relative. */
-export const CONTAINER_TEST_HELPERS = 'tools/container-test';
 
 export interface ContainerTestOptions {
   tests: string;
