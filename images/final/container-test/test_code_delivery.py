@@ -8,6 +8,7 @@ mode). Bad input ends the container with a UserError naming the URI.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
@@ -77,9 +78,14 @@ def workdir(trees, model_dir):
     return root
 
 
-def _serve(docker, image, name, env, volumes):
-    return start_server(docker, image, name, env={"SAGEMAKER_NUM_MODEL_WORKERS": "2", **env},
-                        volumes=volumes)
+@contextlib.contextmanager
+def _served(docker, image, name, env, volumes):
+    server = start_server(docker, image, name, env={"SAGEMAKER_NUM_MODEL_WORKERS": "2", **env},
+                          volumes=volumes)
+    try:
+        yield server
+    finally:
+        docker.remove(server.name)
 
 
 def _expect_labels(server, samples, offset, path="/invocations", headers=None):
@@ -93,21 +99,19 @@ def _expect_labels(server, samples, offset, path="/invocations", headers=None):
 
 
 def test_directory_mount(docker, image, workdir, samples):
-    server = _serve(docker, image, "cd-dir",
-                    {"SAGEMAKER_PROGRAM": "serve_me.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/user_code"},
-                    [f"{workdir}/model:/opt/ml/model:ro", f"{workdir}/user_code:/user_code:ro"])
-    try:
+    with _served(docker, image, "cd-dir",
+                 {"SAGEMAKER_PROGRAM": "serve_me.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/user_code"},
+                 [f"{workdir}/model:/opt/ml/model:ro",
+                  f"{workdir}/user_code:/user_code:ro"]) as server:
         _expect_labels(server, samples, 100)
-    finally:
-        docker.remove(server.name)
 
 
 def test_local_tarball_inside_the_container(docker, image, workdir, samples):
-    server = _serve(docker, image, "cd-tar",
-                    {"SAGEMAKER_PROGRAM": "script.py",
-                     "SAGEMAKER_SUBMIT_DIRECTORY": "/user_module/user_code.tar.gz"},
-                    [f"{workdir}/model:/opt/ml/model:ro", f"{workdir}/tarballs:/user_module:ro"])
-    try:
+    with _served(docker, image, "cd-tar",
+                 {"SAGEMAKER_PROGRAM": "script.py",
+                  "SAGEMAKER_SUBMIT_DIRECTORY": "/user_module/user_code.tar.gz"},
+                 [f"{workdir}/model:/opt/ml/model:ro",
+                  f"{workdir}/tarballs:/user_module:ro"]) as server:
         _expect_labels(server, samples, 200)
         # Unpacked once, before the workers started, into the runtime dir, atomically.
         listing = docker("exec", server.name, "sh", "-c",
@@ -115,29 +119,24 @@ def test_local_tarball_inside_the_container(docker, image, workdir, samples):
                          "ls /tmp/sagemaker_sklearn_container/code/*/", check=True)
         lines = listing.stdout.decode().split()
         assert len(lines) == 2 and len(lines[0]) == 64 and lines[1] == "script.py", lines
-    finally:
-        docker.remove(server.name)
 
 
 def test_code_inside_the_model_archive(docker, image, workdir, samples):
     # What the SDK sets for a repacked model (and with network isolation).
-    server = _serve(docker, image, "cd-model-code",
-                    {"SAGEMAKER_PROGRAM": "inference.py",
-                     "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"},
-                    [f"{workdir}/packed-model:/opt/ml/model:ro"])
-    try:
+    with _served(docker, image, "cd-model-code",
+                 {"SAGEMAKER_PROGRAM": "inference.py",
+                  "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"},
+                 [f"{workdir}/packed-model:/opt/ml/model:ro"]) as server:
         _expect_labels(server, samples, 300)
-    finally:
-        docker.remove(server.name)
 
 
 def test_multi_model_with_tarball_code(docker, image, workdir, samples):
     # As upstream's multi-model test: models under /opt/ml/model, code in a local tarball.
-    server = _serve(docker, image, "cd-mme",
-                    {"SAGEMAKER_MULTI_MODEL": "true", "SAGEMAKER_PROGRAM": "script.py",
-                     "SAGEMAKER_SUBMIT_DIRECTORY": "/user_module2/user_code.tar.gz"},
-                    [f"{workdir}/models:/opt/ml/model:ro", f"{workdir}/tarballs:/user_module2:ro"])
-    try:
+    with _served(docker, image, "cd-mme",
+                 {"SAGEMAKER_MULTI_MODEL": "true", "SAGEMAKER_PROGRAM": "script.py",
+                  "SAGEMAKER_SUBMIT_DIRECTORY": "/user_module2/user_code.tar.gz"},
+                 [f"{workdir}/models:/opt/ml/model:ro",
+                  f"{workdir}/tarballs:/user_module2:ro"]) as server:
         for name in ("m1", "m2"):
             server.expect(server.post("/models", {"model_name": name,
                                                   "url": f"/opt/ml/model/{name}"}),
@@ -149,8 +148,6 @@ def test_multi_model_with_tarball_code(docker, image, workdir, samples):
         missing = server.expect(server.post("/models/nope/invoke", "1", "text/csv"), 404,
                                 "unknown model")
         assert missing.json()["message"] == "Model not found: nope", missing.body
-    finally:
-        docker.remove(server.name)
 
 
 # --- S3 (moto's server on 127.0.0.1) -----------------------------------------------
@@ -202,15 +199,12 @@ def _s3_env(endpoint: str) -> dict[str, str]:
 
 
 def test_s3_uri(docker, image, workdir, moto_s3, samples):
-    server = _serve(docker, image, "cd-s3",
-                    {"SAGEMAKER_PROGRAM": "script.py",
-                     "SAGEMAKER_SUBMIT_DIRECTORY": "s3://sm-code/job-1/source/sourcedir.tar.gz",
-                     **_s3_env(moto_s3)},
-                    [f"{workdir}/model:/opt/ml/model:ro"])
-    try:
+    with _served(docker, image, "cd-s3",
+                 {"SAGEMAKER_PROGRAM": "script.py",
+                  "SAGEMAKER_SUBMIT_DIRECTORY": "s3://sm-code/job-1/source/sourcedir.tar.gz",
+                  **_s3_env(moto_s3)},
+                 [f"{workdir}/model:/opt/ml/model:ro"]) as server:
         _expect_labels(server, samples, 200)
-    finally:
-        docker.remove(server.name)
 
 
 def _serve_fails(docker, image, trees, env: dict[str, str], volumes: list[str]):
