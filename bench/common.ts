@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { globSync } from 'tinyglobby';
 import { labelInstruction } from '../tools/image-chain/src/engine';
-import { hostExtraCas } from '../tools/image-chain/src/executors/common';
+import { hostExtraCas } from '../tools/image-chain/src/build-ca';
 import { lastCommitTouching } from '../tools/image-chain/src/git';
 import { loadConfig } from '../tools/image-chain/src/config';
-import { buildChainModel } from '../tools/image-chain/src/model';
+import { buildChainModel, dockerfileOptions } from '../tools/image-chain/src/model';
 
 export const REPO = resolve(__dirname, '..');
 /** Quiet, local nx: no daemon (its hooks would log elsewhere), no Nx Cloud, plain output. */
@@ -96,6 +96,12 @@ export function dockerBuildsRan(output: string): number {
   return tasksOf(output).filter((t) => t.task.endsWith(':docker-build') && !t.cached).length;
 }
 
+/** The first tag the versions file gives a project's image (applied when an nx run ends). */
+export function tagOf(ws: string, project: string): string {
+  const model = buildChainModel(ws, globSync('images/*/stage.json', { cwd: ws }), loadConfig(ws), 'images/versions.json');
+  return model.images.find((i) => i.name === project)!.tags[0];
+}
+
 /**
  * The manual README steps for the default line after the OS image: `python -m build` of the
  * wheel, then `docker build` of base, final and extension FROM the previous image's ID, with the
@@ -122,7 +128,7 @@ export function manualChain(ws: string, osImage: string, options: { dockerEnv?: 
     });
     let upstream = osImage;
     for (const stage of ['base', 'final', 'extension']) {
-      const { options: o } = model.images.find((i) => i.name === stage)!;
+      const o = dockerfileOptions(model.images.find((i) => i.name === stage)!);
       upstream = await lap(stage, async () => {
         // The context as the executor stages it: the stage folder without lines/, the line's files over it, artifacts.
         const context = mkdtempSync(join(tmpdir(), `bench-manual-${stage}-`));

@@ -21,7 +21,7 @@ import { readRecord, type ImageRecord } from '../tools/image-chain/src/record';
 import { startRegistry } from '../tools/image-chain/test/registry';
 import { startSecondEngine, type SecondEngine } from '../tools/image-chain/test/second-engine';
 import { startRemoteCache } from '../tools/remote-cache/server';
-import { CHAIN_STAGES, copyWorkspace, manualChain, median, nxIn, tasksOf, timed, writeSection } from './common';
+import { CHAIN_STAGES, copyWorkspace, manualChain, median, nxIn, tagOf, tasksOf, timed, writeSection } from './common';
 
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 3;
 const TARGET_MANUAL_OVER_NX = 5;
@@ -193,7 +193,7 @@ async function main(): Promise<void> {
     const notRemote = all.filter((t) => !t.remote);
     if (all.length === 0 || notRemote.length) throw new Error(`nx on B did not take every task from the shared cache: ${notRemote.map((t) => t.task).join(', ')}\n${out.slice(-3000)}`);
     for (const [stage, a] of records) {
-      const id = (await b.docker('image', 'inspect', '-f', '{{.Id}}', readRecord(wsB, stage).tags[0])).trim();
+      const id = (await b.docker('image', 'inspect', '-f', '{{.Id}}', tagOf(wsB, stage))).trim();
       if (id !== a.image) throw new Error(`engine B: ${stage} is ${id}, machine A recorded ${a.image}`);
       sizes.set(stage, Number(await b.docker('image', 'inspect', '-f', '{{.Size}}', id)));
     }

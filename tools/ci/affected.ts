@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { projectsChangedByConfig } from '../image-chain/src/affected';
-import { DEFAULT_CONFIG_FILE, loadConfig } from '../image-chain/src/config';
+import { configuredFile, loadConfig } from '../image-chain/src/config';
 
 const ROOT = resolve(__dirname, '../..');
 const NX = join(ROOT, 'node_modules/nx/dist/bin/nx.js');
@@ -61,15 +61,17 @@ interface Graph {
  * changed, with every project that depends on them, and the project graph they were found in.
  */
 export function projectsAffectedByConfig(base: string, head: string): { projects: string[]; graph: Graph | null } {
-  if (!git('diff', '--name-only', base, head).split('\n').includes(DEFAULT_CONFIG_FILE)) return { projects: [], graph: null };
+  // The versions file nx.json names (the plugin's "config" option).
+  const configFile = configuredFile(ROOT);
+  if (!git('diff', '--name-only', base, head).split('\n').includes(configFile)) return { projects: [], graph: null };
   let before: unknown = null;
   try {
-    before = JSON.parse(git('show', `${base}:${DEFAULT_CONFIG_FILE}`));
+    before = JSON.parse(git('show', `${base}:${configFile}`));
   } catch {
     // no versions file at base: everything is new
   }
   const stageFiles = git('ls-files', 'images/*/stage.json').split('\n').filter(Boolean);
-  const changed = projectsChangedByConfig(ROOT, stageFiles, before, loadConfig(ROOT), DEFAULT_CONFIG_FILE);
+  const changed = projectsChangedByConfig(ROOT, stageFiles, before, loadConfig(ROOT, configFile), configFile);
   if (!changed.length) return { projects: [], graph: null };
   const graph = nxJson<{ graph: Graph }>((file) => nx('graph', `--file=${file}`)).graph;
   const dependents = new Map<string, string[]>();
@@ -102,7 +104,7 @@ if (require.main === module) {
     const run = (...args: string[]) => execFileSync('node', [NX, ...args], { cwd: ROOT, stdio: 'inherit', env });
     run('affected', '-t', ...targets, `--base=${base}`, `--head=${head}`);
     if (config.projects.length) {
-      console.log(`${DEFAULT_CONFIG_FILE} changed the settings of ${config.projects.join(', ')} (with what is built FROM them):`);
+      console.log(`${configuredFile(ROOT)} changed the settings of ${config.projects.join(', ')} (with what is built FROM them):`);
       run('run-many', '-t', ...targets, '-p', config.projects.join(','));
     }
   }

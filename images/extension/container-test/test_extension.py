@@ -1,7 +1,7 @@
 """Container tests of the extension image (preprod-sklearn-extension).
 
 Contract: run on the host as
-    IMAGE=sha256:... IMAGE_TAG=... DOCKER_CLIENT=docker CHAIN_SKLEARN=... CHAIN_EXTENSION=... \
+    IMAGE=sha256:... DOCKER_CLIENT=docker CHAIN_SKLEARN=... CHAIN_EXTENSION=... \
         python3 -m pytest -p no:cacheprovider -q -rfE images/extension/container-test
 Containers run with --network none, are named with a unique prefix and always removed.
 """

@@ -1,7 +1,7 @@
 """Fixtures and data for the container tests of the final image (preprod-sklearn).
 
 Contract: run on the host, from the repository's root, as
-    IMAGE=sha256:... IMAGE_TAG=... DOCKER_CLIENT=docker PYTHONPATH=tools/container-test \
+    IMAGE=sha256:... DOCKER_CLIENT=docker PYTHONPATH=tools/container-test \
         .venv/bin/python -m pytest -p no:cacheprovider -q -rfE images/final/container-test
 PYTHONPATH makes the helpers shared by every image's container tests importable
 (tools/container-test/image_testing.py: docker, the /opt/ml tree, training and serving

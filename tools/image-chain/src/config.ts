@@ -180,12 +180,12 @@ export function normalizeName(name: string): string {
   return name.toLowerCase().replace(/[-_.]+/g, '-');
 }
 
-/** The registry images travel through: IMAGE_CHAIN_REGISTRY, else publish.registry, else none. */
-export function registryOf(config: ChainConfig): string | null {
-  return process.env.IMAGE_CHAIN_REGISTRY || config.publish?.registry || null;
-}
-
 export const REGISTRY_ENV = 'IMAGE_CHAIN_REGISTRY';
+
+/** The registry images travel through: IMAGE_CHAIN_REGISTRY, else the resolved publish.registry, else none. */
+export function registryOf(configured: string | null): string | null {
+  return process.env[REGISTRY_ENV] || configured || null;
+}
 
 /**
  * Where builds push by digest: the registry, unless IMAGE_CHAIN_PUSH=false. Untrusted runs
@@ -193,8 +193,8 @@ export const REGISTRY_ENV = 'IMAGE_CHAIN_REGISTRY';
  * pull what those recorded, but cannot push: what they build stays local (and their read-only
  * cache token keeps it out of the shared cache).
  */
-export function pushRegistryOf(config: ChainConfig): string | null {
-  return pushForbidden() ? null : registryOf(config);
+export function pushRegistryOf(configured: string | null): string | null {
+  return pushForbidden() ? null : registryOf(configured);
 }
 
 /** IMAGE_CHAIN_PUSH=false: this run may pull from the registry but never push to it. */

@@ -68,8 +68,6 @@ export interface BuildOptions {
   network: string;
   platform?: string;
   iidFile: string;
-  /** Set by the engine when, and only when, the whole build succeeds. */
-  tags?: string[];
   /** Aborting it stops the build (the client is killed; the engine cancels the build). */
   signal?: AbortSignal;
 }
@@ -132,12 +130,10 @@ export class Engine {
 
   /**
    * Builds with the classic builder: it takes FROM by image ID, which pins the upstream exactly.
-   * The engine tags the image at the end of a successful build only (one docker call fewer than
-   * tagging afterwards); a failed or interrupted build moves no tag.
+   * No tag: the image is known by its ID until the run ends (see tagging.ts).
    */
   async build(options: BuildOptions): Promise<void> {
     const args = ['build', '--force-rm', '--iidfile', options.iidFile, '-f', options.dockerfile];
-    for (const tag of options.tags ?? []) args.push('-t', tag);
     if (options.network !== 'default') args.push('--network', options.network);
     if (options.platform) args.push('--platform', options.platform);
     for (const [key, value] of Object.entries(options.buildArgs)) args.push('--build-arg', `${key}=${value}`);

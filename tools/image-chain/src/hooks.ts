@@ -9,19 +9,28 @@ import type { PostTasksExecution, PreTasksExecution } from '@nx/devkit';
 import { execa } from 'execa';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig } from './config';
+import { describeProblems, staleProjects } from './chain-checks';
+import { ConfigError } from './config';
 import { Engine, type ImageInfo } from './engine';
+import type { ChainModel } from './model';
 import { cacheDirectory, evictCacheEntry } from './nx-cache';
-import { DOCKER_BUILD } from './plugin';
-import { ensurePresent, isBuiltFrom, MissingImageError, tagImage } from './presence';
+import { chainModel, type ImageChainPluginOptions } from './plugin';
+import { restoreRecorded } from './presence';
 import { readRecord, RecordError, removeRecord, tryReadRecord, type ImageRecord } from './record';
+import { applyTags, planTags, readLedger, writeLedger } from './tagging';
+import { DOCKER_BUILD } from './targets';
 
 const CACHED = new Set(['local-cache', 'local-cache-kept-existing', 'remote-cache']);
 const REPAIR_ENV = 'IMAGE_CHAIN_REPAIR';
 
-async function engineOf(workspaceRoot: string): Promise<Engine> {
-  const { docker } = loadConfig(workspaceRoot);
-  return new Engine(docker.client, docker.network);
+/** The chain model, or null where the versions file is broken (createNodes has said so). */
+function modelOf(workspaceRoot: string, options: ImageChainPluginOptions | undefined): ChainModel | null {
+  try {
+    return chainModel(workspaceRoot, options);
+  } catch (e) {
+    if (e instanceof ConfigError) return null;
+    throw e;
+  }
 }
 
 const REMOTE_CACHE_ENV = 'NX_SELF_HOSTED_REMOTE_CACHE_SERVER';
@@ -52,13 +61,14 @@ async function probeRemoteCache(): Promise<void> {
   }
 }
 
-export const preTasksExecution: PreTasksExecution = async (_options, context) => {
+export const preTasksExecution: PreTasksExecution<ImageChainPluginOptions> = async (options, context) => {
   await probeRemoteCache();
   const dir = join(context.workspaceRoot, 'dist/images');
   if (!existsSync(dir)) return;
   const records = readdirSync(dir).map((p) => tryReadRecord(context.workspaceRoot, p)).filter((r): r is ImageRecord => r !== null);
-  if (records.length === 0) return;
-  const engine = await engineOf(context.workspaceRoot);
+  const model = records.length ? modelOf(context.workspaceRoot, options) : null;
+  if (!model) return;
+  const engine = new Engine(model.engine.client, model.engine.network);
   let present: Map<string, ImageInfo>;
   try {
     present = await engine.inspect(records.map((r) => r.image));
@@ -67,26 +77,18 @@ export const preTasksExecution: PreTasksExecution = async (_options, context) =>
   }
   const cacheDir = cacheDirectory(context.workspaceRoot, context.nxJsonConfiguration.cacheDirectory);
   for (const record of records) {
-    if (present.has(record.image)) continue;
-    try {
-      if (record.pushed.length > 0) {
-        await ensurePresent(engine, record); // pulled back by its digest, verified
-        continue;
-      }
-    } catch (e) {
-      if (!(e instanceof MissingImageError)) throw e;
-      console.warn(e.message);
-    }
+    if (present.has(record.image) || (record.pushed.length > 0 && (await restoreRecorded(engine, record)))) continue;
     evictCacheEntry(cacheDir, record.inputHash);
     removeRecord(context.workspaceRoot, record.project);
   }
 };
 
-export const postTasksExecution: PostTasksExecution = async (_options, context) => {
+export const postTasksExecution: PostTasksExecution<ImageChainPluginOptions> = async (options, context) => {
   const all = Object.values(context.taskResults);
   const results = all.filter((r) => r.task.target.target === DOCKER_BUILD && (r.status === 'success' || CACHED.has(r.status)));
-  if (results.length === 0) return;
-  const engine = await engineOf(context.workspaceRoot);
+  const model = results.length ? modelOf(context.workspaceRoot, options) : null;
+  if (!model) return;
+  const engine = new Engine(model.engine.client, model.engine.network);
   const cacheDir = cacheDirectory(context.workspaceRoot, context.nxJsonConfiguration.cacheDirectory);
 
   const records = new Map<string, ImageRecord>();
@@ -101,24 +103,23 @@ export const postTasksExecution: PostTasksExecution = async (_options, context) 
   }
   const known = await engine.inspect([...records.values()].map((rec) => rec.image));
   for (const [project, record] of records) {
-    try {
-      const info = await ensurePresent(engine, record, known);
-      known.set(record.image, info);
-      await tagImage(engine, info, record.tags);
-    } catch (e) {
-      if (!(e instanceof MissingImageError)) throw e;
-      missing.set(project, e.message);
-    }
+    const info = await restoreRecorded(engine, record, known);
+    if (info) known.set(record.image, info);
+    else missing.set(project, `its image ${record.image} is not in the engine${record.pushed.length ? ' and could not be pulled' : ' and was never pushed'}`);
   }
   // Each stage must extend exactly the upstream image recorded in this run.
-  const stale: string[] = [];
-  for (const [project, record] of records) {
-    if (!record.upstream || missing.has(project)) continue;
-    const upstream = records.get(record.upstream.project);
-    const upInfo = known.get(record.upstream.image);
-    const mine = known.get(record.image);
-    if ((upstream && upstream.image !== record.upstream.image) || (upInfo && mine && !isBuiltFrom(mine, upInfo))) stale.push(project);
-  }
+  const stale = staleProjects(records, known, new Set(missing.keys()));
+
+  // The tags the versions file gives now, on every image that is as recorded.
+  const tagsOf = new Map(model.images.map((i) => [i.name, i.tags]));
+  const sound = [...records].filter(([project]) => !missing.has(project) && !stale.includes(project));
+  const plan = planTags(
+    sound.map(([project, record]) => ({ project, image: record.image, present: known.get(record.image)?.RepoTags ?? [], wanted: tagsOf.get(project) ?? [] })),
+    new Set(model.images.flatMap((i) => i.tags)),
+    readLedger(context.workspaceRoot),
+  );
+  await applyTags(engine, plan);
+  writeLedger(context.workspaceRoot, plan.ledger);
   if (missing.size === 0 && stale.length === 0) return;
 
   for (const r of results) {
@@ -126,10 +127,7 @@ export const postTasksExecution: PostTasksExecution = async (_options, context) 
     if (r.task.hash) evictCacheEntry(cacheDir, r.task.hash);
     removeRecord(context.workspaceRoot, r.task.target.project);
   }
-  const report = [
-    ...[...missing].map(([project, why]) => `  - ${project}: ${why}`),
-    ...stale.map((project) => `  - ${project}: was built FROM an upstream image that is no longer the recorded one`),
-  ];
+  const report = describeProblems(missing, stale);
   const failed = all.some((r) => r.status === 'failure' || r.status === 'skipped');
   if (process.env[REPAIR_ENV] || failed) {
     throw new Error(['Image stages of this run are not in the Docker engine as recorded:', ...report,

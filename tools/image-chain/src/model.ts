@@ -3,36 +3,13 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, normalizeName, REGISTRY_ENV, type ChainConfig } from './config';
+import type { DockerBuildOptions, EngineSettings, OsImageOptions } from './options';
 import { contextInputs } from './dockerignore';
 import { recordDir } from './record';
 import { LOCK_COMMAND, parseRequirementList, REQUIREMENTS_LOCK, type RequirementsLockOptions } from './requirements-lock';
 import { loadStage, stageNameOf, type DockerfileStage, type StageFile } from './stage';
-import { imageTag, projectName } from './tags';
+import { imageTag, projectName, singleRepositoryTag } from './tags';
 import { lineVariables, osVariables, render, type Variables } from './template';
-
-export interface DockerBuildOptions {
-  stage: string;
-  line: string | null;
-  dockerfile: string;
-  context: string;
-  lineDir: string | null;
-  upstream: string | null;
-  buildArgs: Record<string, string>;
-  artifacts: { project: string; target: string; files: string; into: string }[];
-  tags: string[];
-  labels: Record<string, string>;
-  platform: string;
-  os?: ChainConfig['os'];
-  /** The stage's lock and the pins it must hold (checked before building). */
-  requirementsLock?: RequirementsLockOptions | null;
-  revisionPaths: string[];
-  /**
-   * publish.registry; IMAGE_CHAIN_REGISTRY (an env input of the target) overrides it. Part of
-   * the cache key: a record says where its image was pushed, so one made without a registry
-   * (or for another) is no use to a machine that pulls from this one.
-   */
-  registry: string | null;
-}
 
 export interface ImageProject {
   name: string;
@@ -43,8 +20,15 @@ export interface ImageProject {
   recipe: string | null; // the project owning the stage folder, for per-line projects
   upstream: string | null;
   artifactProjects: string[];
-  options: DockerBuildOptions;
+  /** What builds the image: the docker-build or os-image executor, with its options. */
+  build: { executor: 'docker-build'; options: DockerBuildOptions } | { executor: 'os-image'; options: OsImageOptions };
+  /** Its names in the engine, "repository:tag": applied to the recorded image, never part of its key. */
+  tags: string[];
+  /** What docker-push publishes: the tags, and the single-repository tag where configured. */
+  publishTags: string[];
   inputs: (string | { dependentTasksOutputFiles: string } | { env: string })[];
+  /** The variables its templates render from (the line's, or the OS stage's). */
+  variables: Variables;
   /** Folder of the stage's container tests, when it has one. */
   containerTests: string | null;
 }
@@ -58,6 +42,19 @@ export interface RecipeProject {
 export interface ChainModel {
   images: ImageProject[];
   recipes: RecipeProject[];
+  /** The engine every image target and the task hooks use. */
+  engine: EngineSettings;
+}
+
+/** The requirements lock an image installs from, if it has one (OS images have none). */
+export function lockOf(image: ImageProject): RequirementsLockOptions | null {
+  return image.build.executor === 'docker-build' ? image.build.options.requirementsLock : null;
+}
+
+/** The Dockerfile build options of a per-line image; an error for the OS image. */
+export function dockerfileOptions(image: ImageProject): DockerBuildOptions {
+  if (image.build.executor !== 'docker-build') throw new Error(`${image.name} is the OS image: it has no Dockerfile`);
+  return image.build.options;
 }
 
 /** A stage folder's container tests: pytest files run against the built image. */
@@ -92,18 +89,28 @@ export function buildChainModel(workspaceRoot: string, stageFiles: string[], con
 
   const platform = config.docker.platform ?? hostPlatform();
   const registry = config.publish?.registry ?? null;
+  const engine: EngineSettings = { client: config.docker.client, network: config.docker.network };
+  const publishTags = (stage: string, tag: string) =>
+    config.publish?.singleRepositoryStages.includes(stage) ? [tag, `${config.publish.singleRepository}:${singleRepositoryTag(stage, tag)}`] : [tag];
   const images: ImageProject[] = [];
   const recipes: RecipeProject[] = [];
   for (const [stage, { file, spec }] of stages) {
     const dir = `images/${stage}`;
     if (spec.kind === 'os') {
-      const tag = imageTag(config, stage, osVariables(config), configFile);
+      const vars = osVariables(config);
+      const tag = imageTag(config, stage, vars, configFile);
       images.push({
         name: stage, root: dir, stage, line: null, stageFile: file, recipe: null, upstream: null, artifactProjects: [],
-        options: {
-          stage, line: null, dockerfile: '', context: dir, lineDir: null, upstream: null, buildArgs: {}, artifacts: [],
-          tags: [tag], labels: labels(config, stage, tag), platform, os: config.os, revisionPaths: [dir, configFile], registry,
+        build: {
+          executor: 'os-image',
+          options: {
+            stage, labels: labels(config, stage, render(spec.version, vars, `${file}: version`)), platform, os: config.os,
+            revisionPaths: [dir, configFile], registry, engine,
+          },
         },
+        tags: [tag],
+        publishTags: publishTags(stage, tag),
+        variables: vars,
         inputs: [`{workspaceRoot}/${dir}/**/*`, { env: REGISTRY_ENV }],
         containerTests: null,
       });
@@ -123,11 +130,17 @@ export function buildChainModel(workspaceRoot: string, stageFiles: string[], con
       images.push({
         name, root: lineDir, stage, line, stageFile: file, recipe: recipeProjectName(stage), upstream,
         artifactProjects: spec.artifacts.map((a) => a.project),
-        options: {
-          stage, line, dockerfile: join(dir, spec.dockerfile), context: dir, lineDir, upstream, buildArgs,
-          artifacts: spec.artifacts, tags: [tag], labels: labels(config, stage, tag), platform, requirementsLock,
-          revisionPaths: [dir, `${dir}/lines/${line}`], registry,
+        build: {
+          executor: 'docker-build',
+          options: {
+            stage, line, dockerfile: join(dir, spec.dockerfile), context: dir, lineDir, upstream, buildArgs,
+            artifacts: spec.artifacts, labels: labels(config, stage, render(spec.version, vars, `${file}: version`)), platform, requirementsLock,
+            revisionPaths: [dir, `${dir}/lines/${line}`], registry, engine,
+          },
         },
+        tags: [tag],
+        publishTags: publishTags(stage, tag),
+        variables: vars,
         inputs: [
           ...contextInputs(workspaceRoot, dir),
           // Other lines' fragments are not in this line's context.
@@ -141,7 +154,7 @@ export function buildChainModel(workspaceRoot: string, stageFiles: string[], con
       });
     }
   }
-  return { images, recipes };
+  return { images, recipes, engine };
 }
 
 /**
@@ -169,10 +182,10 @@ function requirementsLockOf(
   return { file: `${lineDir}/${REQUIREMENTS_LOCK}`, pinnedIn: configFile, requirements };
 }
 
-function labels(config: ChainConfig, stage: string, tag: string): Record<string, string> {
+function labels(config: ChainConfig, stage: string, version: string): Record<string, string> {
   return {
     'org.opencontainers.image.source': config.source,
     'org.opencontainers.image.title': stage,
-    'org.opencontainers.image.version': tag.slice(tag.lastIndexOf(':') + 1),
+    'org.opencontainers.image.version': version,
   };
 }

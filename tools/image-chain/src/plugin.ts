@@ -1,14 +1,22 @@
-// Nx glue: stage files become projects, targets and graph edges; the task hooks keep
-// cache hits honest against the engine.
-import type { CreateDependencies, DependencyType, RawProjectGraphDependency, CreateNodes, ProjectConfiguration, TargetConfiguration } from '@nx/devkit';
-import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig, REGISTRY_ENV } from './config';
+// Nx glue: stage files become projects, targets and graph edges; Python packages get their
+// wheel target; the task hooks keep cache hits honest against the engine.
+import type { CreateDependencies, CreateNodes, DependencyType, ProjectConfiguration, RawProjectGraphDependency, TargetConfiguration } from '@nx/devkit';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { globSync } from 'tinyglobby';
+import { codeInputs, declaredPackages, type CodeInputs } from './code-inputs';
 import { commandTarget } from './command';
+import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig, REGISTRY_ENV } from './config';
 import { CONTAINER_TEST_HELPERS, CONTAINER_TEST_PYTHON } from './container-test-host';
 import { buildChainModel, type ChainModel, type ImageProject } from './model';
+import type { ContainerTestOptions, DockerPushOptions, ExecutorName, PythonWheelOptions } from './options';
 import { recordDir } from './record';
 import { STAGE_GLOB } from './stage';
+import { CONTAINER_TEST, DOCKER_BUILD, DOCKER_PUSH } from './targets';
 
-// @nx/devkit is imported for types only: loading it costs every nx command ~70 ms, for one enum value.
+export { CONTAINER_TEST, DOCKER_BUILD, DOCKER_PUSH } from './targets';
+
+// @nx/devkit is imported for types only: loading it costs every nx command, for one enum value.
 const IMPLICIT = 'implicit' as DependencyType.implicit;
 
 export interface ImageChainPluginOptions {
@@ -16,32 +24,76 @@ export interface ImageChainPluginOptions {
   config?: string;
 }
 
-export const DOCKER_BUILD = 'docker-build';
-export const CONTAINER_TEST = 'container-test';
-export const DOCKER_PUSH = 'docker-push';
+/** Python packages: a pyproject.toml beside a project.json. Their wheel is the `build` target. */
+export const PYTHON_GLOB = 'packages/*/pyproject.toml';
+export const WHEEL_TARGET = 'build';
+const PLUGIN_GLOB = `{${STAGE_GLOB},${PYTHON_GLOB}}`;
 
-function model(workspaceRoot: string, stageFiles: readonly string[], options: ImageChainPluginOptions | undefined): ChainModel {
-  const configFile = options?.config ?? DEFAULT_CONFIG_FILE;
-  return buildChainModel(workspaceRoot, [...stageFiles], loadConfig(workspaceRoot, configFile), configFile);
+/**
+ * The model of the last graph computation, with the texts it was made from: createDependencies
+ * and the task hooks use it while the versions file and stage files are unchanged.
+ */
+let last: { key: string; model: ChainModel } | null = null;
+
+function modelKey(workspaceRoot: string, configFile: string, stageFiles: readonly string[]): string {
+  const read = (file: string) => {
+    try {
+      return readFileSync(join(workspaceRoot, file), 'utf8');
+    } catch {
+      return '\0missing';
+    }
+  };
+  return JSON.stringify([workspaceRoot, configFile, ...[...stageFiles].sort().flatMap((f) => [f, read(f)]), read(configFile)]);
 }
 
-function dockerBuildTarget(image: ImageProject): TargetConfiguration {
-  return {
-    // Nx hashes target options: the resolved build args, tags and platform are part of the key,
-    // so a config field changes exactly the stages that render it.
-    ...commandTarget(image.options.os ? 'os-image' : 'docker-build', image.options),
-    cache: true,
-    inputs: image.inputs,
-    outputs: [`{workspaceRoot}/${recordDir(image.name)}`],
-    // The upstream image, and the artifact tasks named in the stage file (the wheel for final).
-    dependsOn: [`^${DOCKER_BUILD}`, ...image.options.artifacts.map((a) => ({ projects: [a.project], target: a.target }))],
-    metadata: { description: `Build the ${image.stage} image${image.line ? ` of line ${image.line}` : ''} (${image.options.tags.join(', ')})`, technologies: ['docker'] },
+function freshModel(workspaceRoot: string, stageFiles: readonly string[], options: ImageChainPluginOptions | undefined): ChainModel {
+  const configFile = options?.config ?? DEFAULT_CONFIG_FILE;
+  const model = buildChainModel(workspaceRoot, [...stageFiles], loadConfig(workspaceRoot, configFile), configFile);
+  last = { key: modelKey(workspaceRoot, configFile, stageFiles), model };
+  return model;
+}
+
+/** The chain model for `workspaceRoot`: the one createNodes made, while its sources are unchanged. */
+export function chainModel(workspaceRoot: string, options: ImageChainPluginOptions | undefined, stageFiles?: readonly string[]): ChainModel {
+  const files = stageFiles ?? globSync(STAGE_GLOB, { cwd: workspaceRoot });
+  if (last && last.key === modelKey(workspaceRoot, options?.config ?? DEFAULT_CONFIG_FILE, files)) return last.model;
+  return freshModel(workspaceRoot, files, options);
+}
+
+type Inputs = NonNullable<TargetConfiguration['inputs']>;
+
+/** Code inputs per executor, found once per graph computation. */
+function codeOf(workspaceRoot: string): (executor: ExecutorName) => Inputs {
+  const declared = declaredPackages(workspaceRoot);
+  const found = new Map<ExecutorName, CodeInputs>();
+  return (executor) => {
+    if (!found.has(executor)) found.set(executor, codeInputs(workspaceRoot, executor, declared));
+    const { files, externalDependencies } = found.get(executor)!;
+    return [...files, ...(externalDependencies.length ? [{ externalDependencies }] : [])];
   };
 }
 
-function containerTestTarget(image: ImageProject): TargetConfiguration {
+function dockerBuildTarget(image: ImageProject, code: Inputs): TargetConfiguration {
+  const { executor, options } = image.build;
+  const artifacts = executor === 'docker-build' ? options.artifacts : [];
   return {
-    ...commandTarget('container-test', { tests: image.containerTests, line: image.line, python: CONTAINER_TEST_PYTHON }),
+    // Nx hashes target options: the resolved build args, labels and platform are part of the
+    // key, so a config field changes exactly the stages that render it. Tags are not: they are
+    // applied to the recorded image when the run ends.
+    ...commandTarget(executor, options),
+    cache: true,
+    inputs: [...image.inputs, ...code],
+    outputs: [`{workspaceRoot}/${recordDir(image.name)}`],
+    // The upstream image, and the artifact tasks named in the stage file (the wheel for final).
+    dependsOn: [`^${DOCKER_BUILD}`, ...artifacts.map((a) => ({ projects: [a.project], target: a.target }))],
+    metadata: { description: `Build the ${image.stage} image${image.line ? ` of line ${image.line}` : ''}, tagged ${image.tags.join(', ')}`, technologies: ['docker'] },
+  };
+}
+
+function containerTestTarget(image: ImageProject, code: Inputs): TargetConfiguration {
+  const options: ContainerTestOptions = { tests: image.containerTests!, variables: image.variables, python: CONTAINER_TEST_PYTHON, engine: image.build.options.engine };
+  return {
+    ...commandTarget('container-test', options),
     cache: true,
     // The result depends on the tests, the host side they share (helpers, the pinned clients they drive)
     // and exactly which image they ran against.
@@ -49,47 +101,81 @@ function containerTestTarget(image: ImageProject): TargetConfiguration {
       `{workspaceRoot}/${image.containerTests}/**/*`,
       `{workspaceRoot}/${CONTAINER_TEST_HELPERS}/**/*`,
       { dependentTasksOutputFiles: `${recordDir(image.name)}/image.id` },
+      ...code,
     ],
     dependsOn: [DOCKER_BUILD],
     metadata: { description: `Run ${image.containerTests} against the ${image.name} image`, technologies: ['docker', 'pytest'] },
   };
 }
 
-function dockerPushTarget(image: ImageProject): TargetConfiguration {
+function dockerPushTarget(image: ImageProject, code: Inputs): TargetConfiguration {
+  const options: DockerPushOptions = { stage: image.stage, registry: image.build.options.registry, tags: image.publishTags, engine: image.build.options.engine };
   return {
-    ...commandTarget('docker-push', { stage: image.stage, tags: image.options.tags }),
+    ...commandTarget('docker-push', options),
     cache: true,
-    inputs: [{ env: REGISTRY_ENV }, { dependentTasksOutputFiles: `${recordDir(image.name)}/image.id` }],
+    inputs: [{ env: REGISTRY_ENV }, { dependentTasksOutputFiles: `${recordDir(image.name)}/image.id` }, ...code],
     outputs: [`{workspaceRoot}/dist/pushes/${image.name}`],
     // Never publish an image whose container tests did not pass.
     dependsOn: [DOCKER_BUILD, ...(image.containerTests ? [CONTAINER_TEST] : [])],
-    metadata: { description: `Push ${image.options.tags.join(', ')} to the registry (IMAGE_CHAIN_REGISTRY), by digest`, technologies: ['docker'] },
+    metadata: { description: `Push ${image.publishTags.join(', ')} to the registry (IMAGE_CHAIN_REGISTRY, else publish.registry), by digest`, technologies: ['docker'] },
+  };
+}
+
+function imageProjects(chain: ChainModel, file: string, code: (e: ExecutorName) => Inputs): Record<string, ProjectConfiguration> {
+  const projects: Record<string, ProjectConfiguration> = {};
+  for (const recipe of chain.recipes.filter((r) => r.stageFile === file)) {
+    projects[recipe.root] = { name: recipe.name, root: recipe.root, tags: ['type:dockerfile'], targets: {} };
+  }
+  for (const image of chain.images.filter((i) => i.stageFile === file)) {
+    projects[image.root] = {
+      name: image.name,
+      root: image.root,
+      projectType: 'application',
+      tags: ['type:image', `stage:${image.stage}`, ...(image.line ? [`line:${image.line}`] : [])],
+      targets: {
+        [DOCKER_BUILD]: dockerBuildTarget(image, code(image.build.executor)),
+        ...(image.containerTests ? { [CONTAINER_TEST]: containerTestTarget(image, code('container-test')) } : {}),
+        [DOCKER_PUSH]: dockerPushTarget(image, code('docker-push')),
+      },
+    };
+  }
+  return projects;
+}
+
+/**
+ * A Python package's wheel target, and named inputs holding the code of the executors its
+ * project.json may run (`"inputs": [..., "image-chain-python-module"]`).
+ */
+function pythonProject(root: string, code: (e: ExecutorName) => Inputs): ProjectConfiguration {
+  const options: PythonWheelOptions = { python: 'python3', outputPath: 'dist' };
+  return {
+    root,
+    namedInputs: { 'image-chain-python-module': code('python-module') },
+    targets: {
+      [WHEEL_TARGET]: {
+        ...commandTarget('python-wheel', options),
+        cache: true,
+        inputs: ['{projectRoot}/pyproject.toml', '{projectRoot}/README.md', '{projectRoot}/src/**/*', '!{projectRoot}/**/__pycache__/**', ...code('python-wheel')],
+        outputs: ['{projectRoot}/dist'],
+        metadata: { description: 'Build the wheel (python -m build, reproducible)', technologies: ['python'] },
+      },
+    },
   };
 }
 
 export const createNodes: CreateNodes<ImageChainPluginOptions> = [
-  STAGE_GLOB,
-  (stageFiles, options, context) => {
-    const chain = model(context.workspaceRoot, stageFiles, options);
-    return stageFiles.map((file) => {
-      const projects: Record<string, ProjectConfiguration> = {};
-      for (const recipe of chain.recipes.filter((r) => r.stageFile === file)) {
-        projects[recipe.root] = { name: recipe.name, root: recipe.root, tags: ['type:dockerfile'], targets: {} };
+  PLUGIN_GLOB,
+  (files, options, context) => {
+    const stageFiles = files.filter((f) => f.endsWith('/stage.json'));
+    const chain = freshModel(context.workspaceRoot, stageFiles, options);
+    const code = codeOf(context.workspaceRoot);
+    return files.map((file) => {
+      if (file.endsWith('/pyproject.toml')) {
+        const root = dirname(file);
+        const projects = existsSync(join(context.workspaceRoot, root, 'project.json')) ? { [root]: pythonProject(root, code) } : {};
+        return [file, { projects }] as const;
       }
-      for (const image of chain.images.filter((i) => i.stageFile === file)) {
-        projects[image.root] = {
-          name: image.name,
-          root: image.root,
-          projectType: 'application',
-          tags: ['type:image', `stage:${image.stage}`, ...(image.line ? [`line:${image.line}`] : [])],
-          targets: {
-            [DOCKER_BUILD]: dockerBuildTarget(image),
-            ...(image.containerTests ? { [CONTAINER_TEST]: containerTestTarget(image) } : {}),
-            [DOCKER_PUSH]: dockerPushTarget(image),
-          },
-        };
-      }
-      return [file, { projects }] as const;
+      return [file, { projects: imageProjects(chain, file, code) }] as const;
     });
   },
 ];
@@ -101,7 +187,7 @@ export const createDependencies: CreateDependencies<ImageChainPluginOptions> = (
     .map((p) => `${p.root}/stage.json`);
   let chain: ChainModel;
   try {
-    chain = model(context.workspaceRoot, stageFiles, options);
+    chain = chainModel(context.workspaceRoot, options, stageFiles);
   } catch (e) {
     if (e instanceof ConfigError) return []; // createNodes has reported it already
     throw e;

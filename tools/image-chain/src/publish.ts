@@ -1,25 +1,22 @@
 // Images travel between machines through a registry, by digest (the rules_oci way): a build
-// pushes its image under a content-addressed tag and records the manifest digest; publishing
-// (docker-push, after the container tests) then points the release tags at that same digest.
+// pushes its image under a content-addressed tag in a repository named after its stage (never
+// after a release name: names are not part of an image's key) and records the manifest digest;
+// publishing (docker-push, after the container tests) then points the release tags at that digest.
 import type { Engine } from './engine';
 import type { ImageRecord } from './record';
 
-export function repositoryOf(tag: string): string {
-  return tag.slice(0, tag.lastIndexOf(':'));
-}
-
 /** The tag a build pushes under: derived from the image ID, so it never moves to other content. */
-export function contentTag(registry: string, tag: string, imageId: string): string {
-  return `${registry}/${repositoryOf(tag)}:${imageId.replace(':', '-')}`;
+export function contentTag(registry: string, stage: string, imageId: string): string {
+  return `${registry}/${stage}:${imageId.replace(':', '-')}`;
 }
 
-/** Pushes the image by its content tag; returns "registry/repository@sha256:..." */
-export async function pushByDigest(engine: Engine, registry: string, imageId: string, tag: string): Promise<string> {
-  const ref = contentTag(registry, tag, imageId);
+/** Pushes the image by its content tag; returns "registry/stage@sha256:..." */
+export async function pushByDigest(engine: Engine, registry: string, imageId: string, stage: string): Promise<string> {
+  const ref = contentTag(registry, stage, imageId);
   await engine.tag(imageId, ref);
   try {
     const digest = await engine.push(ref);
-    return `${registry}/${repositoryOf(tag)}@${digest}`;
+    return `${registry}/${stage}@${digest}`;
   } finally {
     await engine.removeTag(ref);
   }

@@ -9,12 +9,12 @@ import './zod-messages';
 const IMAGE_ID = /^sha256:[0-9a-f]{64}$/;
 
 export const recordSchema = z.strictObject({
-  schema: z.literal(1),
+  // 2: names left the record (tags are applied to the recorded image, never part of it).
+  schema: z.literal(2),
   project: z.string(),
   stage: z.string(),
   line: z.nullable(z.string()),
   image: z.string().check(z.regex(IMAGE_ID)),
-  tags: z.array(z.string()).check(z.minLength(1)),
   upstream: z.nullable(z.object({ project: z.string(), image: z.string().check(z.regex(IMAGE_ID)) })),
   platform: z.string(),
   inputHash: z.string(),

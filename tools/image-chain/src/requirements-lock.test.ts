@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { globSync } from 'tinyglobby';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig } from './config';
-import { buildChainModel } from './model';
+import { buildChainModel, lockOf } from './model';
 import { fileVersion } from './package-index';
 import { checkRequirementsLock, lockDifferences, parseLock, parseRequirementList, renderLock, RequirementsLockError } from './requirements-lock';
 import { STAGE_GLOB } from './stage';
@@ -15,7 +15,7 @@ const hash = (c: string) => c.repeat(64);
 describe('the committed requirements locks', () => {
   const config = loadConfig(REPO);
   const { images } = buildChainModel(REPO, globSync(STAGE_GLOB, { cwd: REPO }), config, DEFAULT_CONFIG_FILE);
-  const locked = images.filter((i) => i.options.requirementsLock);
+  const locked = images.filter((i) => lockOf(i));
 
   it('every stage with pins has a lock, for every line', () => {
     const stagesWithPins = images.filter((i) => i.line && Object.keys(config.lines[i.line].pins[i.stage] ?? {}).length > 0);
@@ -24,13 +24,13 @@ describe('the committed requirements locks', () => {
   });
 
   // Offline: names and versions only (the hashes are PyPI's, fetched by `npm run lock`).
-  it.each(locked.map((i) => [i.options.requirementsLock!.file, i] as const))('%s holds exactly the pins of images/versions.json', (_file, image) => {
-    expect(() => checkRequirementsLock(REPO, image.options.requirementsLock!)).not.toThrow();
+  it.each(locked.map((i) => [lockOf(i)!.file, i] as const))('%s holds exactly the pins of images/versions.json', (_file, image) => {
+    expect(() => checkRequirementsLock(REPO, lockOf(image)!)).not.toThrow();
   });
 
   it('the extension lock also pins the extension itself', () => {
     for (const image of locked.filter((i) => i.stage === 'extension')) {
-      expect(image.options.requirementsLock!.requirements['sagemaker-scikit-learn-extension']).toBe(config.lines[image.line!].extension);
+      expect(lockOf(image)!.requirements['sagemaker-scikit-learn-extension']).toBe(config.lines[image.line!].extension);
     }
   });
 });

@@ -30,7 +30,7 @@ describe('the command runner', () => {
     const original = console.error;
     console.error = (m: string) => errors.push(m);
     try {
-      expect(await main(['no-such-executor', 'images/x'])).toBe(2);
+      expect(await main(['no-such-executor', 'images/x'], () => { throw new Error('never loaded'); })).toBe(2);
     } finally {
       console.error = original;
     }

@@ -7,22 +7,9 @@ import type { ExecutorContext } from '@nx/devkit';
 import { readFileSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { commandFor, OPTIONS_ENV } from './command';
-import containerTest from './executors/container-test';
-import dockerBuild from './executors/docker-build';
-import dockerPush from './executors/docker-push';
-import osImage from './executors/os-image';
-import pythonModule from './executors/python-module';
-import pythonWheel from './executors/python-wheel';
+import { EXECUTOR_OPTIONS, OptionsError, parseOptions, type ExecutorName } from './options';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const EXECUTORS: Record<string, (options: any, context: ExecutorContext) => Promise<{ success: boolean }>> = {
-  'container-test': containerTest,
-  'docker-build': dockerBuild,
-  'docker-push': dockerPush,
-  'os-image': osImage,
-  'python-module': pythonModule,
-  'python-wheel': pythonWheel,
-};
+export type Executor = (options: never, context: ExecutorContext) => Promise<{ success: boolean }>;
 
 /**
  * What an executor reads of its context. The task's own project root comes on the command
@@ -59,22 +46,42 @@ export function shellPath(path: string, cwd: string, nodeFolder = dirname(proces
   return prefix.every((p, i) => parts[i] === p) ? parts.slice(prefix.length).join(delimiter) : path;
 }
 
-export async function main(argv = process.argv.slice(2)): Promise<number> {
+function isExecutor(name: string | undefined): name is ExecutorName {
+  return name !== undefined && Object.hasOwn(EXECUTOR_OPTIONS, name);
+}
+
+/** Runs `argv` = [executor, projectRoot]; `loadExecutor` loads an executor module by its (checked) name. */
+export async function main(argv: string[], loadExecutor: (name: ExecutorName) => Executor): Promise<number> {
   if (process.env.PATH) process.env.PATH = shellPath(process.env.PATH, process.cwd());
   const [name, projectRoot] = argv;
-  const executor = EXECUTORS[name];
   const project = process.env.NX_TASK_TARGET_PROJECT;
-  if (!executor || !projectRoot || !project) {
-    console.error(`usage: nx run <project>:<target>, where the target's command is "${commandFor('<executor>')}"; executors: ${Object.keys(EXECUTORS).join(', ')}`);
+  if (!isExecutor(name) || !projectRoot || !project) {
+    console.error(`usage: nx run <project>:<target>, where the target's command is "${commandFor('<executor>')}"; executors: ${Object.keys(EXECUTOR_OPTIONS).join(', ')}`);
     return 2;
   }
+  const where = `${project}:${process.env.NX_TASK_TARGET_TARGET ?? name}`;
   let options: unknown;
   try {
-    options = JSON.parse(process.env[OPTIONS_ENV] ?? '{}');
+    options = parseOptions(name, JSON.parse(process.env[OPTIONS_ENV] ?? '{}'), where);
   } catch (e) {
-    console.error(`${project}: ${OPTIONS_ENV} is not JSON (${(e as Error).message}); it comes from the target's options.env in project.json or from the plugin`);
+    const why = e instanceof OptionsError ? e.message : `${OPTIONS_ENV} is not JSON (${(e as Error).message})`;
+    console.error(`${why}\nThe options come from the target's options.env.${OPTIONS_ENV} in project.json, or from the image-chain plugin (see docs/reference.md).`);
     return 2;
   }
-  const { success } = await executor(options, contextFor(process.cwd(), project, projectRoot));
+  const { success } = await loadExecutor(name)(options as never, contextFor(process.cwd(), project, projectRoot));
   return success ? 0 : 1;
+}
+
+/** The same executor as an Nx executor (executors.json): its options are parsed first, as main() does. */
+export function asNxExecutor(name: ExecutorName, loadExecutor: (name: ExecutorName) => Executor) {
+  return async (raw: unknown, context: ExecutorContext): Promise<{ success: boolean }> => {
+    let options: unknown;
+    try {
+      options = parseOptions(name, raw, `${context.projectName}:${context.targetName}`);
+    } catch (e) {
+      console.error((e as Error).message);
+      return { success: false };
+    }
+    return loadExecutor(name)(options as never, context);
+  };
 }

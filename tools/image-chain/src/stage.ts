@@ -20,6 +20,7 @@ export const stageSchema = z.discriminatedUnion('kind', [
     $schema: z.optional(z.string()),
     kind: z.literal('os'),
     description: z.optional(z.string()),
+    version: z._default(z.string(), '{suite}'),
   }),
   z.strictObject({
     $schema: z.optional(z.string()),
@@ -28,6 +29,8 @@ export const stageSchema = z.discriminatedUnion('kind', [
     from: z.string({ error: 'must name the upstream stage this image builds FROM, e.g. "base"' })
       .check(z.regex(STAGE_NAME, { error: 'must be a stage name (a folder under images/)' })),
     dockerfile: z._default(z.string(), 'Dockerfile'),
+    // The OCI version label, rendered from the line's variables (never from a tag: names are not identity).
+    version: z._default(z.string(), '{line}'),
     buildArgs: z._default(z.record(z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be a Dockerfile ARG name' })), z.string()), {}),
     artifacts: z._default(z.array(artifact), []),
     // The pins the stage installs, from lines/<line>/requirements.lock (written by `npm run lock`).

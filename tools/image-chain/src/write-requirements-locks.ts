@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { globSync } from 'tinyglobby';
 import { configuredFile, loadConfig } from './config';
-import { buildChainModel, type ImageProject } from './model';
+import { buildChainModel, lockOf, type ImageProject } from './model';
 import { PackageIndex } from './package-index';
 import { LOCK_COMMAND, renderLock, type LockedRequirement, type RequirementsLockOptions } from './requirements-lock';
 import { STAGE_GLOB } from './stage';
@@ -34,7 +34,7 @@ async function main(root: string): Promise<void> {
   const { images } = buildChainModel(root, globSync(STAGE_GLOB, { cwd: root }), loadConfig(root, file), file);
   const index = new PackageIndex();
   for (const image of images) {
-    const lock = image.options.requirementsLock;
+    const lock = lockOf(image);
     if (!lock) continue;
     const text = await lockText(image, lock, index);
     const path = join(root, lock.file);

@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { globSync } from 'tinyglobby';
 import { inject } from 'vitest';
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../src/config';
-import { buildChainModel } from '../src/model';
+import { buildChainModel, lockOf } from '../src/model';
 import { renderLock } from '../src/requirements-lock';
 import { STAGE_GLOB } from '../src/stage';
 
@@ -92,7 +92,7 @@ export class Workspace {
   relock(): void {
     const { images } = buildChainModel(this.dir, globSync(STAGE_GLOB, { cwd: this.dir }), loadConfig(this.dir), DEFAULT_CONFIG_FILE);
     for (const image of images) {
-      const lock = image.options.requirementsLock;
+      const lock = lockOf(image);
       if (!lock) continue;
       const requirements = Object.entries(lock.requirements).map(([name, version]) => ({
         name, version, hashes: [createHash('sha256').update(`${name}==${version}`).digest('hex')],
@@ -138,6 +138,14 @@ export class Workspace {
 
   record(project: string): any {
     return JSON.parse(this.read(`dist/images/${project}/image.json`));
+  }
+
+  /** The tags the versions file gives a project's image now (applied when an nx run ends). */
+  tags(project: string): string[] {
+    const { images } = buildChainModel(this.dir, globSync(STAGE_GLOB, { cwd: this.dir }), loadConfig(this.dir), DEFAULT_CONFIG_FILE);
+    const image = images.find((i) => i.name === project);
+    if (!image) throw new Error(`no image project ${project}`);
+    return image.tags;
   }
 
   async cleanup(): Promise<void> {

@@ -5,41 +5,27 @@ import type { ExecutorContext } from '@nx/devkit';
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
-import { loadConfig } from '../config';
 import { CONTAINER_TEST_HELPERS } from '../container-test-host';
-import { ensurePresent } from '../presence';
-import { readRecord } from '../record';
-import { lineVariables } from '../template';
-import { engineFor, reportFailure } from './common';
-
-
-export interface ContainerTestOptions {
-  tests: string;
-  line: string | null;
-  python?: string;
-}
+import { Engine } from '../engine';
+import type { ContainerTestOptions } from '../options';
+import { presentImage, rebuildWithNx } from '../presence';
+import { reportFailure } from '../report';
+import { DOCKER_BUILD } from '../targets';
 
 export default async function containerTest(options: ContainerTestOptions, context: ExecutorContext): Promise<{ success: boolean }> {
   const project = context.projectName!;
   try {
-    const config = loadConfig(context.root);
-    const engine = engineFor(config);
-    const record = readRecord(context.root, project);
-    await ensurePresent(engine, record);
+    const engine = new Engine(options.engine.client, options.engine.network);
+    const record = await presentImage(context.root, engine, project, rebuildWithNx(context.root, DOCKER_BUILD));
     const env: Record<string, string> = {
       IMAGE: record.image,
-      IMAGE_TAG: record.tags[0],
       DOCKER_CLIENT: engine.client,
       // Each conftest.py imports the shared helpers as `image_testing`; they live outside the tests' folders.
       PYTHONPATH: helpersPythonPath(context.root, process.env.PYTHONPATH),
     };
-    if (options.line) {
-      for (const [k, v] of Object.entries(lineVariables(config, options.line))) {
-        env[`CHAIN_${k.replace(/\W/g, '_').toUpperCase()}`] = v;
-      }
-    }
-    const python = resolvePython(context.root, options.python ?? 'python3');
-    console.log(`${project}: container tests in ${options.tests} against ${record.tags[0]} (${record.image.slice(0, 19)})`);
+    for (const [k, v] of Object.entries(options.variables)) env[`CHAIN_${k.replace(/\W/g, '_').toUpperCase()}`] = v;
+    const python = resolvePython(context.root, options.python);
+    console.log(`${project}: container tests in ${options.tests} against ${record.image.slice(0, 19)}`);
     const result = await execa(python, ['-m', 'pytest', '-p', 'no:cacheprovider', '-q', '-rfE', join(context.root, options.tests)], {
       env,
       stdout: 'inherit',

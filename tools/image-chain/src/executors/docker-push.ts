@@ -3,16 +3,13 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig, pushForbidden, registryOf } from '../config';
-import { ensurePresent } from '../presence';
+import { pushForbidden, registryOf } from '../config';
+import { Engine } from '../engine';
+import type { DockerPushOptions } from '../options';
+import { presentImage, rebuildWithNx } from '../presence';
 import { publishTags } from '../publish';
-import { readRecord } from '../record';
-import { singleRepositoryTag } from '../tags';
-import { engineFor, reportFailure } from './common';
-
-export interface DockerPushOptions {
-  stage: string;
-}
+import { reportFailure } from '../report';
+import { DOCKER_BUILD } from '../targets';
 
 export function pushRecordDir(project: string): string {
   return `dist/pushes/${project}`;
@@ -21,22 +18,16 @@ export function pushRecordDir(project: string): string {
 export default async function dockerPush(options: DockerPushOptions, context: ExecutorContext): Promise<{ success: boolean }> {
   const project = context.projectName!;
   try {
-    const config = loadConfig(context.root);
-    const registry = registryOf(config);
+    const registry = registryOf(options.registry);
     if (pushForbidden()) {
       throw new Error('IMAGE_CHAIN_PUSH=false: this run may not push; leave docker-push out of it (tools/ci/pipeline.sh does)');
     }
     if (!registry) {
       throw new Error('No registry to push to: set IMAGE_CHAIN_REGISTRY (e.g. 127.0.0.1:5000) or "publish.registry" in images/versions.json');
     }
-    const engine = engineFor(config);
-    const record = readRecord(context.root, project);
-    await ensurePresent(engine, record);
-    const tags = [...record.tags];
-    if (config.publish?.singleRepositoryStages.includes(options.stage)) {
-      tags.push(`${config.publish.singleRepository}:${singleRepositoryTag(options.stage, record.tags[0])}`);
-    }
-    const published = await publishTags(engine, registry, record, tags);
+    const engine = new Engine(options.engine.client, options.engine.network);
+    const record = await presentImage(context.root, engine, project, rebuildWithNx(context.root, DOCKER_BUILD));
+    const published = await publishTags(engine, registry, record, options.tags);
     const dir = join(context.root, pushRecordDir(project));
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'push.json'), `${JSON.stringify({ image: record.image, pushed: record.pushed, published }, null, 2)}\n`);

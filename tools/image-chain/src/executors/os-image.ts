@@ -3,18 +3,12 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { labelInstruction, type Engine } from '../engine';
-import { loadConfig, pushRegistryOf } from '../config';
 import { lastCommitTouching } from '../git';
-import { pushByDigest } from '../publish';
-import type { DockerBuildOptions } from '../model';
-import { removeRecord, writeRecord } from '../record';
-import { tagImage } from '../presence';
-import { withProjectLock } from '../lock';
-import { engineFor, interruptible, reportFailure, reuseConcurrentBuild } from './common';
+import { runImageStage, type MadeImage, type StageRun } from '../lifecycle';
+import type { OsImageOptions } from '../options';
 
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -25,14 +19,16 @@ const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
  * for another reason, e.g. a registry was set) and the engine still has that tag, the image is
  * reused. A tag, not a label: labels are inherited, so every image built FROM the OS would match.
  */
-function settingsTag(options: DockerBuildOptions): string {
-  const { source, suite, variant, mirror, include } = options.os!;
+export function settingsTag(options: OsImageOptions): string {
+  const { source, suite, variant, mirror, include } = options.os;
   const digest = createHash('sha256').update(JSON.stringify({ source, suite, variant, mirror, include, platform: options.platform })).digest('hex');
-  const repository = options.tags[0].slice(0, options.tags[0].lastIndexOf(':'));
-  return `${repository}:settings-${digest.slice(0, 24)}`;
+  return `${SETTINGS_REPOSITORY}:${suite}-${digest.slice(0, 24)}`;
 }
 
-async function bootstrap(engine: Engine, os: NonNullable<DockerBuildOptions['os']>, labels: Record<string, string>, work: string, signal: AbortSignal): Promise<string> {
+/** Where bootstrapped OS images are kept by their settings (a name of the chain's own, not a release name). */
+const SETTINGS_REPOSITORY = 'image-chain-os-bootstrap';
+
+async function bootstrap(engine: Engine, os: OsImageOptions['os'], labels: Record<string, string>, work: string, signal: AbortSignal): Promise<string> {
   const rootfs = join(work, 'rootfs');
   const args = [`--variant=${os.variant}`];
   if (os.include.length) args.push(`--include=${os.include.join(',')}`);
@@ -60,47 +56,21 @@ async function fromRegistry(engine: Engine, image: string, labels: Record<string
   return readFileSync(iidFile, 'utf8').trim();
 }
 
-export default async function osImage(options: DockerBuildOptions, context: ExecutorContext): Promise<{ success: boolean }> {
-  return withProjectLock(context.root, context.projectName!, () => interruptible((signal) => make(options, context, signal)));
+export default async function osImage(options: OsImageOptions, context: ExecutorContext): Promise<{ success: boolean }> {
+  return runImageStage(options, context, (run) => make(options, run));
 }
 
-async function make(options: DockerBuildOptions, context: ExecutorContext, signal: AbortSignal): Promise<{ success: boolean }> {
-  const project = context.projectName!;
-  if (await reuseConcurrentBuild(context.root, project)) return { success: true };
-  removeRecord(context.root, project);
-  const work = mkdtempSync(join(tmpdir(), `image-chain-${project}-`));
-  try {
-    const config = loadConfig(context.root);
-    const engine = engineFor(config);
-    const os = options.os!;
-    const labels = { ...options.labels, 'org.opencontainers.image.revision': await lastCommitTouching(context.root, options.revisionPaths) };
-    let id: string;
-    if (os.source === 'registry') id = await fromRegistry(engine, os.image!, labels, work);
-    else {
-      const reuseTag = settingsTag(options);
-      const earlier = (await engine.inspect([reuseTag])).get(reuseTag)?.Id;
-      if (earlier) {
-        console.log(`${project}: reusing ${earlier}, bootstrapped earlier from the same settings (to bootstrap anew: docker rmi ${reuseTag})`);
-        id = earlier;
-      } else {
-        id = await bootstrap(engine, os, labels, work, signal);
-        await engine.tag(id, reuseTag);
-      }
-    }
-    await tagImage(engine, id, options.tags);
-    const registry = pushRegistryOf(config);
-    const pushed = registry ? [await pushByDigest(engine, registry, id, options.tags[0])] : [];
-    writeRecord(context.root, {
-      schema: 1, project, stage: options.stage, line: null, image: id, tags: options.tags, upstream: null,
-      platform: options.platform, inputHash: process.env.NX_TASK_HASH ?? 'unknown', pushed,
-    });
-    console.log(`${project}: ${id} tagged ${options.tags.join(', ')}`);
-    return { success: true };
-  } catch (e) {
-    removeRecord(context.root, project);
-    reportFailure(project, e as Error);
-    return { success: false };
-  } finally {
-    rmSync(work, { recursive: true, force: true });
+async function make(options: OsImageOptions, { project, root, engine, work, signal }: StageRun): Promise<MadeImage> {
+  const { os } = options;
+  const labels = { ...options.labels, 'org.opencontainers.image.revision': await lastCommitTouching(root, options.revisionPaths) };
+  if (os.source === 'registry') return { image: await fromRegistry(engine, os.image!, labels, work), upstream: null };
+  const reuseTag = settingsTag(options);
+  const earlier = (await engine.inspect([reuseTag])).get(reuseTag)?.Id;
+  if (earlier) {
+    console.log(`${project}: reusing ${earlier}, bootstrapped earlier from the same settings (to bootstrap anew: docker rmi ${reuseTag})`);
+    return { image: earlier, upstream: null };
   }
+  const image = await bootstrap(engine, os, labels, work, signal);
+  await engine.tag(image, reuseTag);
+  return { image, upstream: null };
 }

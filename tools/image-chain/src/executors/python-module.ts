@@ -4,14 +4,11 @@ import type { ExecutorContext } from '@nx/devkit';
 import { execa } from 'execa';
 import { join } from 'node:path';
 
-export interface PythonModuleOptions {
-  runs: string[][];
-  python?: string;
-}
+import type { PythonModuleOptions } from '../options';
 
 export default async function pythonModule(options: PythonModuleOptions, context: ExecutorContext): Promise<{ success: boolean }> {
   const root = context.projectsConfigurations.projects[context.projectName!].root;
-  const python = options.python ?? 'python3';
+  const python = options.python;
   for (const args of options.runs) {
     const result = await execa(python, ['-m', ...args], { cwd: join(context.root, root), stdout: 'inherit', stderr: 'inherit', reject: false });
     if (result.exitCode !== 0) {

@@ -5,10 +5,7 @@ import { execa } from 'execa';
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
-export interface PythonWheelOptions {
-  python?: string;
-  outputPath?: string;
-}
+import type { PythonWheelOptions } from '../options';
 
 // 1980-01-01: the earliest time a wheel (a zip file) can hold.
 const SOURCE_DATE_EPOCH = '315532800';
@@ -16,8 +13,8 @@ const SOURCE_DATE_EPOCH = '315532800';
 export default async function pythonWheel(options: PythonWheelOptions, context: ExecutorContext): Promise<{ success: boolean }> {
   const project = context.projectsConfigurations.projects[context.projectName!];
   const cwd = join(context.root, project.root);
-  const python = options.python ?? 'python3';
-  const out = join(cwd, options.outputPath ?? 'dist');
+  const python = options.python;
+  const out = join(cwd, options.outputPath);
   rmSync(out, { recursive: true, force: true });
   // No isolated environment: the build backend comes from requirements-dev.txt (the set-up
   // installs it). No dependency check either (~0.13 s): a missing backend fails the build with

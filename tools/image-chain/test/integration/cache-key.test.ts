@@ -69,7 +69,7 @@ describe('cache keys', () => {
     const before = { base: ws.record('base'), final: ws.record('final'), extension: ws.record('extension') };
     await execa('docker', ['image', 'prune', '-f']); // earlier builds' dangling children hold base
     for (const stage of ['extension', 'final', 'base'] as const) {
-      await execa('docker', ['image', 'rm', '-f', ...before[stage].tags, before[stage].image]);
+      await execa('docker', ['image', 'rm', '-f', ...ws.tags(stage), before[stage].image]);
     }
     const run = await ws.nx(['run', 'extension:docker-build']);
     expect(run.code, run.output).toBe(0);

@@ -33,7 +33,7 @@ function startRun(ws: Workspace, env: Record<string, string>, marker: RegExp) {
 async function expectConsistentChain(ws: Workspace, docker: (args: string[]) => Promise<string | null> = (a) => imageId(a[0])): Promise<void> {
   for (const stage of STAGES) {
     const record = ws.record(stage);
-    expect(await docker([record.tags[0]]), `${stage} tag`).toBe(record.image);
+    expect(await docker([ws.tags(stage)[0]]), `${stage} tag`).toBe(record.image);
   }
   for (const [up, down] of [['os', 'base'], ['base', 'final'], ['final', 'extension']]) {
     expect(ws.record(down).upstream.image).toBe(ws.record(up).image);

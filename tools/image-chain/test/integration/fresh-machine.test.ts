@@ -51,7 +51,7 @@ describe('fresh-machine restore through the registry and the shared cache', () =
     for (const stage of STAGES) {
       const record = b.record(stage);
       expect(record.image).toBe(a.record(stage).image);
-      expect((await engineB.docker('image', 'inspect', '-f', '{{.Id}}', record.tags[0])).trim()).toBe(record.image);
+      expect((await engineB.docker('image', 'inspect', '-f', '{{.Id}}', b.tags(stage)[0])).trim()).toBe(record.image);
     }
   });
 
@@ -81,8 +81,8 @@ describe('fresh-machine restore through the registry and the shared cache', () =
     const pushed = String((await execa('docker', ['push', decoy])).stdout);
     const wrong = `${inject('registryHost')}/${a.prefix}-final@${/digest: (sha256:[0-9a-f]{64})/.exec(pushed)![1]}`;
     await execa('docker', ['rmi', decoy]);
-    await execa('docker', ['image', 'rm', '-f', ...b.record('extension').tags, b.record('extension').image], { env: { DOCKER_HOST: engineB.host }, reject: false });
-    await execa('docker', ['image', 'rm', '-f', ...record.tags, record.image], { env: { DOCKER_HOST: engineB.host }, reject: false });
+    await execa('docker', ['image', 'rm', '-f', ...b.tags('extension'), b.record('extension').image], { env: { DOCKER_HOST: engineB.host }, reject: false });
+    await execa('docker', ['image', 'rm', '-f', ...b.tags('final'), record.image], { env: { DOCKER_HOST: engineB.host }, reject: false });
     // In the workspace and in the local cache entry Nx would restore it from.
     const hash = record.inputHash;
     for (const file of ['dist/images/final/image.json', `.nx/cache/${hash}/dist/images/final/image.json`]) {
@@ -92,7 +92,7 @@ describe('fresh-machine restore through the registry and the shared cache', () =
     // The wrong digest is pulled, found to be another image, refused; final is rebuilt instead.
     expect(run.output).toMatch(/refused/);
     expect(run.code, run.output).toBe(0);
-    expect((await engineB.docker('image', 'inspect', '-f', '{{.Id}}', b.record('final').tags[0])).trim()).toBe(b.record('final').image);
+    expect((await engineB.docker('image', 'inspect', '-f', '{{.Id}}', b.tags('final')[0])).trim()).toBe(b.record('final').image);
   });
 
   it('a shared cache that is down does not fail the build: it runs locally, with a warning', async () => {

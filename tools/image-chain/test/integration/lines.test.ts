@@ -35,12 +35,12 @@ describe('version lines', () => {
     const run = await ws.nx(['run-many', '-t', 'docker-build']);
     expect(run.code, run.output).toBe(0);
     expect(run.ranTasks.filter((t) => t.startsWith('os:'))).toHaveLength(1);
-    expect(ws.record('base-1.2-1').tags).toEqual([`${ws.prefix}-base:1.2-1-cpu-py3`]);
-    expect(ws.record('extension-1.2-1').tags).toEqual([`${ws.prefix}-extension:2.5.0-1-cpu-py3`]);
+    expect(ws.tags('base-1.2-1')).toEqual([`${ws.prefix}-base:1.2-1-cpu-py3`]);
+    expect(ws.tags('extension-1.2-1')).toEqual([`${ws.prefix}-extension:2.5.0-1-cpu-py3`]);
     expect(ws.record('base-1.2-1').upstream.image).toBe(ws.record('os').image);
     expect(ws.record('base').upstream.image).toBe(ws.record('os').image);
     for (const p of ['base', 'final', 'extension', 'base-1.2-1', 'final-1.2-1', 'extension-1.2-1']) {
-      expect(await imageId(ws.record(p).tags[0]), p).toBe(ws.record(p).image);
+      expect(await imageId(ws.tags(p)[0]), p).toBe(ws.record(p).image);
     }
     expect(ws.record('final-1.2-1').image).not.toBe(ws.record('final').image);
   });

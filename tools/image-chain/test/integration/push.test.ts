@@ -35,7 +35,7 @@ describe('docker-push', () => {
     for (const stage of ['os', 'base', 'final', 'extension']) {
       const record = ws.record(stage);
       const recorded = record.pushed[0].split('@')[1];
-      const [repository, tag] = record.tags[0].split(':');
+      const [repository, tag] = ws.tags(stage)[0].split(':');
       expect(await digestOf(registry.host, repository, tag), stage).toBe(recorded);
     }
     const ext = ws.record('extension').pushed[0].split('@')[1];
@@ -55,7 +55,7 @@ describe('docker-push', () => {
     expect(run.code).not.toBe(0);
     expect(run.output).toMatch(/container tests failed/);
     expect(run.ranTasks).not.toContain('extension:docker-push');
-    const [repository, tag] = ws.record('extension').tags[0].split(':');
+    const [repository, tag] = ws.tags('extension')[0].split(':');
     expect(await digestOf(registry.host, repository, tag)).not.toBe(ws.record('extension').pushed[0].split('@')[1]);
   });
 
@@ -97,8 +97,8 @@ describe('a registry set after the images were built without one', () => {
       expect(record.image, stage).toBe(id);
       // The build pushes by digest (release tags are docker-push's): the manifest is there.
       const [name, digest] = record.pushed[0].split('@');
-      expect(name, stage).toBe(`${registry}/${record.tags[0].split(':')[0]}`);
-      expect(await digestOf(registry, record.tags[0].split(':')[0], digest), stage).toBe(digest);
+      expect(name, stage).toBe(`${registry}/${stage}`);
+      expect(await digestOf(registry, stage, digest), stage).toBe(digest);
     }
   });
 
