@@ -1,13 +1,13 @@
 // Nx loads the plugin, the command runner and every executor through here. Each process (the
-// nx CLI, and each task's) would otherwise transpile the TypeScript sources on load, about half a
-// second, and then load a few hundred modules; `npm run build:tools` bundles them into dist/
-// once. dist/ is used only while it was built from exactly the sources on disk (a digest of their
-// contents, so copies and checkouts cannot fool it); otherwise the sources are loaded as before:
-// slower, never stale.
+// nx CLI, and each task's) would otherwise transpile the TypeScript sources on load, the largest
+// cost of its start, and then load a few hundred modules; `npm run build:tools` bundles them into
+// dist/ once. dist/ is used only while it was built from exactly the sources on disk (a digest
+// of their contents, so copies and checkouts cannot fool it); otherwise the sources are loaded as
+// before: slower, never stale.
 //
 // A bundle is also compiled from V8's code cache where one was kept beside it (<bundle>.v8cache,
-// written by the first process that loads it): compiling ~0.7 MB of source is most of a bundle's
-// load time (~25 ms of every task's start). V8 refuses a cache made by another version or with
+// written by the first process that loads it): compiling its source is most of a bundle's load
+// time, paid at every task's start. V8 refuses a cache made by another version or with
 // other flags; the bundle is then compiled from source and its cache written anew.
 'use strict';
 const { createHash } = require('node:crypto');

@@ -1,6 +1,7 @@
 """Training through sagemaker-training, the `train`/`serve` commands and their failures."""
 
 import json
+import logging
 import os
 
 import pytest
@@ -163,8 +164,31 @@ def test_serving_main_refuses_transform_fn_clash(base_dir):
         assert "transform_fn cannot be combined with predict_fn" in handle.read()
 
 
-def test_log_level_knob(monkeypatch):
-    monkeypatch.setenv("SAGEMAKER_CONTAINER_LOG_LEVEL", "10")
-    cli.configure_logging()
-    monkeypatch.setenv("SAGEMAKER_CONTAINER_LOG_LEVEL", "chatty")
-    cli.configure_logging()
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ("10", logging.DEBUG),
+        ("warning", logging.WARNING),
+        ("chatty", logging.INFO),
+        (None, logging.INFO),
+    ],
+)
+def test_log_level_knob(monkeypatch, setting, expected):
+    """SAGEMAKER_CONTAINER_LOG_LEVEL takes a number or a level name; anything else means INFO."""
+    if setting is None:
+        monkeypatch.delenv("SAGEMAKER_CONTAINER_LOG_LEVEL", raising=False)
+    else:
+        monkeypatch.setenv("SAGEMAKER_CONTAINER_LOG_LEVEL", setting)
+    # The root logger as a fresh process has it (pytest adds its handlers for the test's call),
+    # so that basicConfig takes effect.
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    root.handlers.clear()
+    try:
+        cli.configure_logging()
+        assert root.level == expected
+    finally:
+        for handler in root.handlers:
+            handler.close()
+        root.handlers[:] = handlers
+        root.setLevel(level)

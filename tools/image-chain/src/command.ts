@@ -3,8 +3,9 @@ export const OPTIONS_ENV = 'IMAGE_CHAIN_OPTIONS';
 
 /**
  * What the command's environment takes away. Node reads every certificate NODE_EXTRA_CA_CERTS
- * names before it runs a line (~85 ms per process where it names the system bundle); the
- * command makes no TLS connection of its own, and what it runs (docker, python, git) never reads it.
+ * names before it runs a line, a cost to every task where it names the system bundle (see
+ * docs/benchmarks.md); the command makes no TLS connection of its own, and what it runs
+ * (docker, python, git) never reads it.
  */
 export const COMMAND_ENV = { NODE_EXTRA_CA_CERTS: '' };
 

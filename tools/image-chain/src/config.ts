@@ -22,59 +22,95 @@ const version = (what: string) =>
 
 const pins = z.record(
   z.string().check(z.regex(PACKAGE, { error: 'must be a Python package name' })),
-  z.string().check(z.regex(/^[0-9][A-Za-z0-9.+!-]*$/, { error: 'must be an exact version like "1.26.4" (no ranges: pins are exact)' })),
+  z.string().check(
+    z.regex(/^[0-9][A-Za-z0-9.+!-]*$/, { error: 'must be an exact version like "1.26.4" (no ranges: pins are exact)' }),
+    z.describe('The exact version of one package (no ranges).'),
+  ),
   { error: 'must be an object mapping package names to exact versions' },
-);
+).check(z.describe('One stage\'s pins: package name to exact version.'));
 
 const imageName = z.strictObject({
-  repository: z.string().check(z.regex(REPOSITORY, { error: 'must be a lowercase Docker repository name, e.g. "sklearn-base"' })),
-  tag: z.string().check(z.minLength(1, { error: 'must be a tag template, e.g. "{sklearnMinor}-{sagemaker}-cpu-py{python}"' })),
-}, { error: 'must be an object with "repository" and "tag"' });
+  repository: z.string().check(
+    z.regex(REPOSITORY, { error: 'must be a lowercase Docker repository name, e.g. "sklearn-base"' }),
+    z.describe('The Docker repository of the stage\'s image (lowercase, optionally behind a registry host).'),
+  ),
+  tag: z.string().check(
+    z.minLength(1, { error: 'must be a tag template, e.g. "{sklearnMinor}-{sagemaker}-cpu-py{python}"' }),
+    z.describe('Tag template, rendered from the line\'s variables (the OS stage\'s: {suite}, {variant}); it must render to a tag Docker accepts. Applied to the recorded image after every run, so not in the image stages\' cache keys (docker-push\'s holds the tags it publishes).'),
+  ),
+}, { error: 'must be an object with "repository" and "tag"' }).check(z.describe('One stage\'s image name.'));
 
 const line = z.strictObject({
-  sklearn: version('scikit-learn'),
-  sagemaker: z.string().check(z.regex(/^[0-9]+$/, { error: 'must be the SageMaker image version, a whole number as a string, e.g. "2"' })),
-  python: z.string().check(z.regex(/^[0-9]+(\.[0-9]+)?$/, { error: 'must be the Python version used in tags, e.g. "3" or "3.11"' })),
-  extension: version('sagemaker-scikit-learn-extension'),
-  pins: z.record(z.string(), pins, { error: 'must map stage names to pin objects' }),
-}, { error: 'must be an object describing a version line' });
+  sklearn: version('scikit-learn').check(z.describe('The scikit-learn version: {sklearn}, and {sklearnMinor} (major.minor). Must agree with the line\'s name and with pins.base.scikit-learn.')),
+  sagemaker: z.string().check(
+    z.regex(/^[0-9]+$/, { error: 'must be the SageMaker image version, a whole number as a string, e.g. "2"' }),
+    z.describe('The SageMaker image version, a whole number: {sagemaker}; the second part of the line\'s name.'),
+  ),
+  python: z.string().check(
+    z.regex(/^[0-9]+(\.[0-9]+)?$/, { error: 'must be the Python version used in tags, e.g. "3" or "3.11"' }),
+    z.describe('The Python version tags name: {python}. It does not choose the interpreter the images install.'),
+  ),
+  extension: version('sagemaker-scikit-learn-extension').check(z.describe('The sagemaker-scikit-learn-extension version: {extension}.')),
+  pins: z.record(z.string(), pins, { error: 'must map stage names to pin objects' }).check(z.describe(
+    'Exact pins per stage (stage name to pins), rendered as {pins.<stage>} ("name==version ...", sorted). A stage\'s pins reach its image only through its requirements lock; a package pinned in two stages must be pinned alike.',
+  )),
+}, { error: 'must be an object describing a version line' }).check(z.describe('One version line: the versions its images are built with.'));
 
 const osSection = z.strictObject({
-  source: z.enum(['debootstrap', 'registry'], { error: 'must be "debootstrap" (build from Debian\'s archive) or "registry" (pull a pinned image)' }),
-  suite: z.string().check(z.regex(/^[a-z]+$/, { error: 'must be a Debian suite name, e.g. "bookworm"' })),
-  variant: z.enum(['minbase', 'buildd', 'fakechroot'], { error: 'must be a debootstrap variant, e.g. "minbase"' }),
-  mirror: z.url({ error: 'must be the URL of a Debian mirror, e.g. "http://deb.debian.org/debian"' }),
-  include: z.array(z.string().check(z.regex(/^[a-z0-9][a-z0-9+.-]+$/, { error: 'must be a Debian package name' })), { error: 'must be a list of Debian package names' }),
-  image: z.optional(z.string().check(z.regex(DIGEST_REF, { error: 'must be an image pinned by digest, e.g. "debian:bookworm-slim@sha256:<64 hex>"' }))),
+  source: z.enum(['debootstrap', 'registry'], { error: 'must be "debootstrap" (build from Debian\'s archive) or "registry" (pull a pinned image)' })
+    .check(z.describe('"debootstrap": bootstrap a root file system from a Debian mirror and import it; "registry": pull the pinned "image" and add the labels.')),
+  suite: z.string().check(
+    z.regex(/^[a-z]+$/, { error: 'must be a Debian suite name, e.g. "bookworm"' }),
+    z.describe('The Debian suite debootstrap installs, e.g. "bookworm": {suite}.'),
+  ),
+  variant: z.enum(['minbase', 'buildd', 'fakechroot'], { error: 'must be a debootstrap variant, e.g. "minbase"' })
+    .check(z.describe('The debootstrap --variant: {variant}.')),
+  mirror: z.url({ error: 'must be the URL of a Debian mirror, e.g. "http://deb.debian.org/debian"' })
+    .check(z.describe('The Debian mirror debootstrap fetches from.')),
+  include: z.array(z.string().check(z.regex(/^[a-z0-9][a-z0-9+.-]+$/, { error: 'must be a Debian package name' })), { error: 'must be a list of Debian package names' })
+    .check(z.describe('Extra Debian packages debootstrap installs (--include).')),
+  image: z.optional(z.string().check(z.regex(DIGEST_REF, { error: 'must be an image pinned by digest, e.g. "debian:bookworm-slim@sha256:<64 hex>"' })))
+    .check(z.describe('With source "registry" (and needed there): the OS image, pinned by digest (name@sha256:<64 hex>).')),
 }, { error: 'must be an object describing the OS layer' }).check(
   z.refine((os) => os.source !== 'registry' || os.image !== undefined, {
     error: 'source "registry" needs "image": an image reference pinned by digest',
     path: ['image'],
   }),
+  z.describe('The OS layer under every line: what the os stage (os-image executor) makes. Its settings are the os stage\'s options, so they are in its cache key.'),
 );
 
 export const configSchema = z.strictObject({
-  $schema: z.optional(z.string()),
-  $comment: z.optional(z.string()),
-  defaultLine: z.string({ error: 'must name the version line that bare project names build, e.g. "1.4-2"' }),
-  source: z.url({ error: 'must be the URL of the source repository (used in the org.opencontainers.image.source label)' }),
+  $schema: z.optional(z.string()).check(z.describe('A JSON schema for editors; the chain does not read it.')),
+  $comment: z.optional(z.string()).check(z.describe('Free text for readers; the chain does not read it.')),
+  defaultLine: z.string({ error: 'must name the version line that bare project names build, e.g. "1.4-2"' })
+    .check(z.describe('The line that bare project names (base, final, extension) build; the other lines\' projects carry the line ("base-1.2-1"). Must name an entry of "lines".')),
+  source: z.url({ error: 'must be the URL of the source repository (used in the org.opencontainers.image.source label)' })
+    .check(z.describe('The source repository\'s URL, written into every image\'s org.opencontainers.image.source label.')),
   docker: z._default(z.strictObject({
-    client: z._default(z.string().check(z.minLength(1)), 'docker'),
-    platform: z.optional(z.string().check(z.regex(/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/, { error: 'must be a platform like "linux/amd64"' }))),
-    network: z._default(z.enum(['host', 'default', 'none'], { error: 'must be "host", "default" or "none"' }), 'host'),
-  }), { client: 'docker', network: 'host' }),
+    client: z._default(z.string().check(z.minLength(1)), 'docker').check(z.describe('The Docker client binary every engine call runs.')),
+    platform: z.optional(z.string().check(z.regex(/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/, { error: 'must be a platform like "linux/amd64"' })))
+      .check(z.describe('The platform every image is built for, e.g. "linux/amd64"; the host\'s when left out. Part of every image stage\'s cache key.')),
+    network: z._default(z.enum(['host', 'default', 'none'], { error: 'must be "host", "default" or "none"' }), 'host')
+      .check(z.describe('The network the RUN steps of Dockerfile builds use: "host" where they fetch packages through the host\'s network.')),
+  }), { client: 'docker', network: 'host' }).check(z.describe('How the chain calls the container engine (every image target and the task hooks).')),
   os: osSection,
   publish: z.optional(z.strictObject({
-    registry: z.optional(z.string().check(z.regex(/^[a-zA-Z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)*$/, { error: 'must be a registry address like "123456789012.dkr.ecr.us-west-2.amazonaws.com" or "127.0.0.1:5000/prefix"' }))),
-    singleRepository: z.string().check(z.regex(REPOSITORY, { error: 'must be a lowercase repository name, e.g. "sagemaker-scikit-learn"' })),
-    singleRepositoryStages: z._default(z.array(z.string()), []),
-  }, { error: 'must be an object: {"registry"?, "singleRepository", "singleRepositoryStages"}' })),
-  images: z.record(z.string(), imageName, { error: 'must map stage names to {repository, tag}' }),
+    registry: z.optional(z.string().check(z.regex(/^[a-zA-Z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)*$/, { error: 'must be a registry address like "123456789012.dkr.ecr.us-west-2.amazonaws.com" or "127.0.0.1:5000/prefix"' })))
+      .check(z.describe('The registry builds push to by digest and docker-push publishes to; IMAGE_CHAIN_REGISTRY overrides it. Part of every image stage\'s cache key.')),
+    singleRepository: z.string().check(
+      z.regex(REPOSITORY, { error: 'must be a lowercase repository name, e.g. "sagemaker-scikit-learn"' }),
+      z.describe('One repository that also gets the stages of singleRepositoryStages, each tag prefixed with its stage name ("extension-2.5.0-2-cpu-py3").'),
+    ),
+    singleRepositoryStages: z._default(z.array(z.string()), []).check(z.describe('The stages docker-push also publishes into singleRepository.')),
+  }, { error: 'must be an object: {"registry"?, "singleRepository", "singleRepositoryStages"}' }))
+    .check(z.describe('Where images are pushed and published; without a registry (here or in IMAGE_CHAIN_REGISTRY) images stay in the local engine.')),
+  images: z.record(z.string(), imageName, { error: 'must map stage names to {repository, tag}' })
+    .check(z.describe('Each stage\'s image name: stage name to repository and tag template. Every stage needs an entry.')),
   lines: z.record(
     z.string().check(z.regex(/^[0-9]+\.[0-9]+-[0-9]+$/, { error: 'line names look like "<sklearn major.minor>-<sagemaker version>", e.g. "1.4-2"' })),
     line,
     { error: 'must map line names to version lines' },
-  ),
+  ).check(z.describe('The version lines, built side by side from the same stage folders: name ("<sklearn major.minor>-<sagemaker>", e.g. "1.4-2") to its versions. The name is {line}.')),
 }).check(z.superRefine((cfg, ctx) => {
   if (!(cfg.defaultLine in cfg.lines)) {
     ctx.addIssue({ code: 'custom', path: ['defaultLine'], message: `names no line in "lines" (have: ${Object.keys(cfg.lines).join(', ') || 'none'})` });

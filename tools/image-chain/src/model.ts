@@ -9,7 +9,7 @@ import { recordDir } from './record';
 import { LOCK_COMMAND, parseRequirementList, REQUIREMENTS_LOCK, type RequirementsLockOptions } from './requirements-lock';
 import { loadStage, stageNameOf, type DockerfileStage, type StageFile } from './stage';
 import { imageTag, projectName, singleRepositoryTag } from './tags';
-import { lineVariables, osVariables, render, type Variables } from './template';
+import { lineVariables, osVariables, render, variablesIn, type Variables } from './template';
 
 export interface ImageProject {
   name: string;
@@ -27,8 +27,14 @@ export interface ImageProject {
   /** What docker-push publishes: the tags, and the single-repository tag where configured. */
   publishTags: string[];
   inputs: (string | { dependentTasksOutputFiles: string } | { env: string })[];
-  /** The variables its templates render from (the line's, or the OS stage's). */
-  variables: Variables;
+  /**
+   * The variables its build renders, its own and its upstreams' (build args, locks, labels):
+   * what its image is made from. Its container tests get these, and only these, so a variable
+   * that only names images (e.g. {python} in a tag) reruns no test and rebuilds no image.
+   */
+  buildVariables: Variables;
+  /** The project holding docker-push, apart from the image's (see plugin.ts). */
+  release: string;
   /** Folder of the stage's container tests, when it has one. */
   containerTests: string | null;
 }
@@ -69,6 +75,21 @@ export function recipeProjectName(stage: string): string {
   return `${stage}-dockerfile`;
 }
 
+/**
+ * The project that publishes an image. Not the image's own: Nx hashes the options of every
+ * target of a project into each of its tasks, so the tags docker-push holds would otherwise be
+ * part of the image's cache key.
+ */
+export function releaseProjectName(image: string): string {
+  return `${image}-release`;
+}
+
+/** The variables a stage file's templates reference (the OS stage: its settings' too). */
+function ownVariables(spec: StageFile): string[] {
+  if (spec.kind === 'os') return ['suite', 'variant', ...variablesIn(spec.version)];
+  return [...Object.values(spec.buildArgs), ...(spec.requirementsLock?.requirements ?? []), spec.version].flatMap(variablesIn);
+}
+
 export function buildChainModel(workspaceRoot: string, stageFiles: string[], config: ChainConfig, configFile: string): ChainModel {
   const stages = new Map<string, { file: string; spec: StageFile }>();
   for (const file of [...stageFiles].sort()) stages.set(stageNameOf(file), { file, spec: loadStage(workspaceRoot, file) });
@@ -87,6 +108,12 @@ export function buildChainModel(workspaceRoot: string, stageFiles: string[], con
     }
   }
 
+  const pick = (vars: Variables, names: Iterable<string>) => Object.fromEntries([...new Set(names)].sort().filter((n) => n in vars).map((n) => [n, vars[n]]));
+  // The variable names a stage's build renders, with its upstreams' (the chain has no loop: checked above).
+  const renderedBy = (stage: string): string[] => {
+    const { spec } = stages.get(stage)!;
+    return [...ownVariables(spec), ...(spec.kind === 'dockerfile' ? renderedBy(spec.from) : [])];
+  };
   const platform = config.docker.platform ?? hostPlatform();
   const registry = config.publish?.registry ?? null;
   const engine: EngineSettings = { client: config.docker.client, network: config.docker.network };
@@ -110,7 +137,8 @@ export function buildChainModel(workspaceRoot: string, stageFiles: string[], con
         },
         tags: [tag],
         publishTags: publishTags(stage, tag),
-        variables: vars,
+        buildVariables: pick(vars, renderedBy(stage)),
+        release: releaseProjectName(stage),
         inputs: [`{workspaceRoot}/${dir}/**/*`, { env: REGISTRY_ENV }],
         containerTests: null,
       });
@@ -140,7 +168,8 @@ export function buildChainModel(workspaceRoot: string, stageFiles: string[], con
         },
         tags: [tag],
         publishTags: publishTags(stage, tag),
-        variables: vars,
+        buildVariables: pick(vars, renderedBy(stage)),
+        release: releaseProjectName(name),
         inputs: [
           ...contextInputs(workspaceRoot, dir),
           // Other lines' fragments are not in this line's context.

@@ -37,27 +37,27 @@ export const dockerBuildOptions = z.strictObject({
   upstream: text('The project whose recorded image this stage builds FROM.'),
   buildArgs: z.record(z.string(), z.string()).check(describe('Rendered build args of the stage file.')),
   artifacts: z.array(z.strictObject({
-    project: z.string(),
-    target: z.string(),
-    files: z.string(),
-    into: z.string(),
+    project: text('The project whose output is copied.'),
+    target: text('Its target that makes the output.'),
+    files: text('Workspace-relative glob of the files.'),
+    into: text('The folder in the build context they go to.'),
   })).check(describe('Other projects\' outputs copied into the context (the stage file\'s "artifacts").')),
   requirementsLock: z.nullable(z.strictObject({
-    file: z.string(),
-    pinnedIn: z.string(),
-    requirements: z.record(z.string(), z.string()),
+    file: text('Workspace-relative path of the lock.'),
+    pinnedIn: text('The versions file the pins come from (for messages).'),
+    requirements: z.record(z.string(), z.string()).check(describe('Normalized package name to exact version.')),
   })).check(describe('The lock the stage installs from and the pins it must hold; checked before building.')),
 }).check(describe('Inferred from images/<stage>/stage.json and the versions file; do not set by hand.'));
 
 export const osImageOptions = z.strictObject({
   ...commonImage,
   os: z.strictObject({
-    source: z.enum(['debootstrap', 'registry']),
-    suite: z.string(),
-    variant: z.enum(['minbase', 'buildd', 'fakechroot']),
-    mirror: z.string(),
-    include: z.array(z.string()),
-    image: z.optional(z.string()),
+    source: z.enum(['debootstrap', 'registry']).check(describe('Bootstrap from Debian\'s archive, or pull a pinned image.')),
+    suite: text('The Debian suite.'),
+    variant: z.enum(['minbase', 'buildd', 'fakechroot']).check(describe('The debootstrap variant.')),
+    mirror: text('The Debian mirror.'),
+    include: z.array(z.string()).check(describe('Extra Debian packages to bootstrap.')),
+    image: z.optional(text('The image pinned by digest, for source "registry".')),
   }).check(describe('The versions file\'s "os" section.')),
 }).check(describe('Inferred for the OS stage from the versions file; do not set by hand.'));
 
@@ -69,6 +69,7 @@ export const containerTestOptions = z.strictObject({
 }).check(describe('Inferred for stages with a container-test folder; do not set by hand.'));
 
 export const dockerPushOptions = z.strictObject({
+  image: text('The image project whose recorded image is published.'),
   stage: text('The stage name.'),
   registry,
   tags: z.array(z.string()).check(describe('Every "repository:tag" this target publishes, the single-repository tag included.')),

@@ -91,7 +91,7 @@ function dockerBuildTarget(image: ImageProject, code: Inputs): TargetConfigurati
 }
 
 function containerTestTarget(image: ImageProject, code: Inputs): TargetConfiguration {
-  const options: ContainerTestOptions = { tests: image.containerTests!, variables: image.variables, python: CONTAINER_TEST_PYTHON, engine: image.build.options.engine };
+  const options: ContainerTestOptions = { tests: image.containerTests!, variables: image.buildVariables, python: CONTAINER_TEST_PYTHON, engine: image.build.options.engine };
   return {
     ...commandTarget('container-test', options),
     cache: true,
@@ -109,16 +109,21 @@ function containerTestTarget(image: ImageProject, code: Inputs): TargetConfigura
 }
 
 function dockerPushTarget(image: ImageProject, code: Inputs): TargetConfiguration {
-  const options: DockerPushOptions = { stage: image.stage, registry: image.build.options.registry, tags: image.publishTags, engine: image.build.options.engine };
+  const options: DockerPushOptions = { image: image.name, stage: image.stage, registry: image.build.options.registry, tags: image.publishTags, engine: image.build.options.engine };
   return {
     ...commandTarget('docker-push', options),
     cache: true,
     inputs: [{ env: REGISTRY_ENV }, { dependentTasksOutputFiles: `${recordDir(image.name)}/image.id` }, ...code],
     outputs: [`{workspaceRoot}/dist/pushes/${image.name}`],
     // Never publish an image whose container tests did not pass.
-    dependsOn: [DOCKER_BUILD, ...(image.containerTests ? [CONTAINER_TEST] : [])],
-    metadata: { description: `Push ${image.publishTags.join(', ')} to the registry (IMAGE_CHAIN_REGISTRY, else publish.registry), by digest`, technologies: ['docker'] },
+    dependsOn: [{ projects: [image.name], target: DOCKER_BUILD }, ...(image.containerTests ? [{ projects: [image.name], target: CONTAINER_TEST }] : [])],
+    metadata: { description: `Push ${image.publishTags.join(', ')} to the registry (IMAGE_CHAIN_REGISTRY, else publish.registry), by the digest the ${image.name} build pushed`, technologies: ['docker'] },
   };
+}
+
+/** A release project's root: a folder of its own under the image's (Nx needs one root per project). */
+function releaseRoot(image: ImageProject): string {
+  return `${image.root}/release`;
 }
 
 function imageProjects(chain: ChainModel, file: string, code: (e: ExecutorName) => Inputs): Record<string, ProjectConfiguration> {
@@ -135,8 +140,13 @@ function imageProjects(chain: ChainModel, file: string, code: (e: ExecutorName) 
       targets: {
         [DOCKER_BUILD]: dockerBuildTarget(image, code(image.build.executor)),
         ...(image.containerTests ? { [CONTAINER_TEST]: containerTestTarget(image, code('container-test')) } : {}),
-        [DOCKER_PUSH]: dockerPushTarget(image, code('docker-push')),
       },
+    };
+    projects[releaseRoot(image)] = {
+      name: image.release,
+      root: releaseRoot(image),
+      tags: ['type:release', `stage:${image.stage}`, ...(image.line ? [`line:${image.line}`] : [])],
+      targets: { [DOCKER_PUSH]: dockerPushTarget(image, code('docker-push')) },
     };
   }
   return projects;
@@ -194,6 +204,7 @@ export const createDependencies: CreateDependencies<ImageChainPluginOptions> = (
   }
   const edges: RawProjectGraphDependency[] = [];
   for (const image of chain.images) {
+    edges.push({ source: image.release, target: image.name, type: IMPLICIT });
     const targets = [image.upstream, image.recipe, ...image.artifactProjects].filter((t): t is string => t !== null);
     for (const target of targets) {
       if (!context.projects[target]) {

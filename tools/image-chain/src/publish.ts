@@ -24,21 +24,23 @@ export async function pushByDigest(engine: Engine, registry: string, imageId: st
 
 /** Points release tags in the registry at the recorded image; returns "ref -> digest" lines. */
 export async function publishTags(engine: Engine, registry: string, record: ImageRecord, tags: string[]): Promise<{ ref: string; digest: string }[]> {
+  // Every tag must name the very manifest the build recorded (same image, same digest). Checked
+  // after each push, so that no further tag is published once one has gone astray.
+  const recorded = new Set(record.pushed.map((p) => p.slice(p.indexOf('@') + 1)));
   const published: { ref: string; digest: string }[] = [];
   for (const tag of tags) {
     const ref = `${registry}/${tag}`;
     await engine.tag(record.image, ref);
+    let digest: string;
     try {
-      published.push({ ref, digest: await engine.push(ref) });
+      digest = await engine.push(ref);
     } finally {
       await engine.removeTag(ref);
     }
-  }
-  // Every tag must name the very manifest the build recorded (same image, same digest).
-  const recorded = new Set(record.pushed.map((p) => p.slice(p.indexOf('@') + 1)));
-  const stray = published.filter((p) => recorded.size > 0 && !recorded.has(p.digest));
-  if (stray.length) {
-    throw new Error(`${record.project}: ${stray.map((s) => `${s.ref} got ${s.digest}`).join(', ')}, not the recorded ${[...recorded].join(', ')}`);
+    if (recorded.size > 0 && !recorded.has(digest)) {
+      throw new Error(`${record.project}: ${ref} got ${digest}, not the recorded ${[...recorded].join(', ')}`);
+    }
+    published.push({ ref, digest });
   }
   return published;
 }

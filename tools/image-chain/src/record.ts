@@ -18,7 +18,7 @@ export const recordSchema = z.strictObject({
   upstream: z.nullable(z.object({ project: z.string(), image: z.string().check(z.regex(IMAGE_ID)) })),
   platform: z.string(),
   inputHash: z.string(),
-  // Filled by docker-push: "repository@sha256:..." for every repository pushed to.
+  // "registry/stage@sha256:..." where the build pushed the image by digest (none without a registry).
   pushed: z._default(z.array(z.string()), []),
 });
 

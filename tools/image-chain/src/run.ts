@@ -1,7 +1,8 @@
 // The command behind the inferred targets: `node tools/image-chain/run.js <executor> <projectRoot>`
 // runs one of our executors in the process nx:run-commands starts, with the options the plugin
 // put in IMAGE_CHAIN_OPTIONS. Nx starts a run-commands process straight from its task runner,
-// while a custom executor gets a forked Nx process of its own first (~0.3 s per task here).
+// while a custom executor gets a forked Nx process of its own first, a cost paid by every task
+// (docs/benchmarks.md).
 // The executors stay usable as executors too (executors.json), for project.json targets.
 import type { ExecutorContext } from '@nx/devkit';
 import { readFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ export type Executor = (options: never, context: ExecutorContext) => Promise<{ s
 /**
  * What an executor reads of its context. The task's own project root comes on the command
  * line; other projects' roots (an image's artifact sources) from the project graph Nx wrote for
- * this run (the file its readCachedProjectGraph reads; @nx/devkit itself takes ~0.25 s to load).
+ * this run (the file its readCachedProjectGraph reads: @nx/devkit itself is slow to load).
  */
 function contextFor(root: string, projectName: string, projectRoot: string): ExecutorContext {
   let graph: Record<string, { data: { root: string } }> | undefined;

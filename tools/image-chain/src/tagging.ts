@@ -6,7 +6,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
-export const LEDGER_FILE = '.nx/image-chain/applied-tags.json';
+export const LEDGER_FILE = '.nx/workspace-data/image-chain-tags.json';
 
 /** Tag → the image ID the chain pointed it at. */
 export type TagLedger = Record<string, string>;

@@ -21,10 +21,15 @@ export function render(template: string, vars: Variables, where: string): string
   });
 }
 
+/** The variable names a template references. */
+export function variablesIn(template: string): string[] {
+  return [...template.matchAll(REFERENCE)].map((m) => m[1]);
+}
+
 /**
  * pip requirement specifiers for one pin table, sorted so the string is stable. By code unit, not
  * localeCompare: that one follows the machine's ICU data and locale (a cache key must not), and
- * its first call loads ICU's collation (~12 ms of every nx command).
+ * its first call loads ICU's collation, which every nx command would pay for.
  */
 export function pinList(pins: Record<string, string> | undefined): string {
   return Object.entries(pins ?? {})

@@ -16,7 +16,7 @@ export function pushRecordDir(project: string): string {
 }
 
 export default async function dockerPush(options: DockerPushOptions, context: ExecutorContext): Promise<{ success: boolean }> {
-  const project = context.projectName!;
+  const project = options.image;
   try {
     const registry = registryOf(options.registry);
     if (pushForbidden()) {

@@ -17,8 +17,8 @@ export default async function pythonWheel(options: PythonWheelOptions, context: 
   const out = join(cwd, options.outputPath);
   rmSync(out, { recursive: true, force: true });
   // No isolated environment: the build backend comes from requirements-dev.txt (the set-up
-  // installs it). No dependency check either (~0.13 s): a missing backend fails the build with
-  // its own message, turned into a hint below.
+  // installs it). No dependency check either, which would slow every wheel build: a missing
+  // backend fails the build with its own message, turned into a hint below.
   const result = await execa(python, ['-m', 'build', '--wheel', '--no-isolation', '--skip-dependency-check', '--outdir', out, '.'], {
     cwd,
     env: { SOURCE_DATE_EPOCH },

@@ -25,10 +25,12 @@ describe('the affected step (tools/ci/affected.ts)', () => {
       cwd: ws.dir,
       env: { NX_DAEMON: 'false' },
     });
-    // Only the tasks of projects with something to build or test; the *-dockerfile folders have no targets.
-    return String(r.stdout).split('\n').filter((t) => IMAGES.has(t.split(':')[0]));
+    // Only the tasks of projects with something to build, test or publish; the *-dockerfile folders have no targets.
+    return String(r.stdout).split('\n').filter((t) => IMAGES.has(imageOf(t.split(':')[0])));
   }
-  const affectedBy = async (change: () => void) => [...new Set((await affectedTasksBy(change)).map((t) => t.split(':')[0]))].sort();
+  /** An image's release project (its docker-push) counts as the image. */
+  const imageOf = (project: string) => project.replace(/-release$/, '');
+  const affectedBy = async (change: () => void) => [...new Set((await affectedTasksBy(change)).map((t) => imageOf(t.split(':')[0])))].sort();
 
   it('a change in the Python package: the wheel, final, extension', async () => {
     expect(await affectedBy(() => ws.write('packages/demo/src/demo/__init__.py', 'VALUE = 3\n'))).toEqual(['demo', 'extension', 'final']);
@@ -43,7 +45,7 @@ describe('the affected step (tools/ci/affected.ts)', () => {
     expect(await affectedBy(() => ws.editJson('images/versions.json', (c) => { c.lines['1.4-2'].pins.final.flask = '9.9.9'; }))).toEqual(['extension', 'final']);
   });
   it('a config field only the extension renders: every task of the extension', async () => {
-    expect(await affectedTasksBy(() => ws.editJson('images/versions.json', (c) => { c.lines['1.4-2'].pins.extension.tsfresh = '9.9.9'; }))).toEqual(['extension:container-test', 'extension:docker-build', 'extension:docker-push']);
+    expect(await affectedTasksBy(() => ws.editJson('images/versions.json', (c) => { c.lines['1.4-2'].pins.extension.tsfresh = '9.9.9'; }))).toEqual(['extension-release:docker-push', 'extension:container-test', 'extension:docker-build']);
   });
   it('a config field no stage renders: nothing', async () => {
     expect(await affectedBy(() => ws.editJson('images/versions.json', (c) => { c.$comment = 'reworded'; }))).toEqual([]);
@@ -55,7 +57,7 @@ describe('the affected step (tools/ci/affected.ts)', () => {
   });
   it('a change in a container test: the tests, with the image build they run against as it is', async () => {
     // The fixture's extension stage has no .dockerignore, so its tests are in its build context.
-    expect(await affectedTasksBy(() => ws.edit('images/extension/container-test/test_extension.py', (t) => `${t}\n# reworded\n`))).toEqual(['extension:container-test', 'extension:docker-build', 'extension:docker-push']);
+    expect(await affectedTasksBy(() => ws.edit('images/extension/container-test/test_extension.py', (t) => `${t}\n# reworded\n`))).toEqual(['extension-release:docker-push', 'extension:container-test', 'extension:docker-build']);
   });
   it('docs: nothing', async () => {
     expect(await affectedBy(() => ws.write('README.md', '# docs\n'))).toEqual([]);

@@ -39,7 +39,7 @@ describe('fresh-machine restore through the registry and the shared cache', () =
     const run = await a.nx(['run', 'extension:container-test'], envA);
     expect(run.code, run.output).toBe(0);
     for (const stage of STAGES) {
-      expect(a.record(stage).pushed).toEqual([expect.stringMatching(new RegExp(`^${inject('registryHost')}/${a.prefix}-${stage}@sha256:[0-9a-f]{64}$`))]);
+      expect(a.record(stage).pushed).toEqual([expect.stringMatching(new RegExp(`^${inject('registryHost')}/${stage}@sha256:[0-9a-f]{64}$`))]);
     }
   });
 

@@ -30,8 +30,8 @@ describe('docker-push', () => {
   it('publishes every stage by the recorded digest, after its container tests', async () => {
     const run = await ws.nx(['run-many', '-t', 'docker-push'], env);
     expect(run.code, run.output).toBe(0);
-    const order = [...run.output.matchAll(/^> nx run (extension:\S+)/gm)].map((m) => m[1]);
-    expect(order.indexOf('extension:container-test')).toBeLessThan(order.indexOf('extension:docker-push'));
+    const order = [...run.output.matchAll(/^> nx run (extension(?:-release)?:\S+)/gm)].map((m) => m[1]);
+    expect(order.indexOf('extension:container-test')).toBeLessThan(order.indexOf('extension-release:docker-push'));
     for (const stage of ['os', 'base', 'final', 'extension']) {
       const record = ws.record(stage);
       const recorded = record.pushed[0].split('@')[1];
@@ -51,10 +51,10 @@ describe('docker-push', () => {
   it('a stage whose container tests fail is never pushed', async () => {
     ws.editJson('images/versions.json', (c) => { c.lines['1.4-2'].pins.extension = { statsmodels: '0.14.4' }; });
     ws.relock();
-    const run = await ws.nx(['run', 'extension:docker-push'], env);
+    const run = await ws.nx(['run', 'extension-release:docker-push'], env);
     expect(run.code).not.toBe(0);
     expect(run.output).toMatch(/container tests failed/);
-    expect(run.ranTasks).not.toContain('extension:docker-push');
+    expect(run.ranTasks).not.toContain('extension-release:docker-push');
     const [repository, tag] = ws.tags('extension')[0].split(':');
     expect(await digestOf(registry.host, repository, tag)).not.toBe(ws.record('extension').pushed[0].split('@')[1]);
   });
@@ -63,7 +63,7 @@ describe('docker-push', () => {
     ws.editJson('images/versions.json', (c) => { c.lines['1.4-2'].pins.extension = { tsfresh: '0.20.9' }; });
     ws.relock();
     await registry.stop(true);
-    const down = await ws.nx(['run', 'extension:docker-push'], env);
+    const down = await ws.nx(['run', 'extension-release:docker-push'], env);
     expect(down.code).not.toBe(0);
     expect(down.output).toMatch(new RegExp(`registry ${registry.host.replace(/\./g, '\\.')} cannot be reached|Check that the registry ${registry.host.replace(/\./g, '\\.')} is up`));
     expect(ws.exists('dist/images/extension/image.json')).toBe(false);
@@ -71,7 +71,7 @@ describe('docker-push', () => {
     const again = await ws.nx(['run-many', '-t', 'docker-push'], env);
     expect(again.code, again.output).toBe(0);
     // Only the extension had anything left to do.
-    expect(again.ranTasks.sort()).toEqual(['extension:container-test', 'extension:docker-build', 'extension:docker-push']);
+    expect(again.ranTasks.sort()).toEqual(['extension:container-test', 'extension:docker-build', 'extension-release:docker-push']);
   });
 });
 
