@@ -2,9 +2,11 @@
 // engine, built FROM the recorded upstream.
 // - Before a run: records left by earlier runs whose images are gone (docker rmi, prune) have
 //   their cache entries retired, so those stages and everything FROM them rebuild in this run.
-// - After a run: every image stage of the run is checked against the engine, restored where it
-//   can be (pull by pushed digest) and re-tagged; what cannot be restored is rebuilt at once
-//   (its cache entry bypassed), then the command runs again for the stages built FROM it.
+// - After a run: every image stage of the run is checked against the engine and restored where
+//   it can be (pull by pushed digest); the sound ones get the tags the versions file gives now
+//   (tagging.ts); what cannot be restored is rebuilt at once (its cache entry bypassed), then
+//   the command runs again for the stages built FROM it.
+// Tasks that use an image in the run make it present themselves (presence.ts).
 import type { PostTasksExecution, PreTasksExecution } from '@nx/devkit';
 import { execa } from 'execa';
 import { existsSync, readdirSync } from 'node:fs';
@@ -17,7 +19,7 @@ import { cacheDirectory, evictCacheEntry } from './nx-cache';
 import { chainModel, type ImageChainPluginOptions } from './plugin';
 import { restoreRecorded } from './presence';
 import { readRecord, RecordError, removeRecord, tryReadRecord, type ImageRecord } from './record';
-import { applyTags, planTags, readLedger, writeLedger } from './tagging';
+import { applyTags, planTags, readLedger, sameLedger, writeLedger } from './tagging';
 import { DOCKER_BUILD } from './targets';
 
 const CACHED = new Set(['local-cache', 'local-cache-kept-existing', 'remote-cache']);
@@ -113,13 +115,14 @@ export const postTasksExecution: PostTasksExecution<ImageChainPluginOptions> = a
   // The tags the versions file gives now, on every image that is as recorded.
   const tagsOf = new Map(model.images.map((i) => [i.name, i.tags]));
   const sound = [...records].filter(([project]) => !missing.has(project) && !stale.includes(project));
+  const ledger = readLedger(context.workspaceRoot);
   const plan = planTags(
     sound.map(([project, record]) => ({ project, image: record.image, present: known.get(record.image)?.RepoTags ?? [], wanted: tagsOf.get(project) ?? [] })),
     new Set(model.images.flatMap((i) => i.tags)),
-    readLedger(context.workspaceRoot),
+    ledger,
   );
   await applyTags(engine, plan);
-  writeLedger(context.workspaceRoot, plan.ledger);
+  if (!sameLedger(ledger, plan.ledger)) writeLedger(context.workspaceRoot, plan.ledger);
   if (missing.size === 0 && stale.length === 0) return;
 
   for (const r of results) {

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { applyTags, LEDGER_FILE, planTags, readLedger, writeLedger, type TagStore } from './tagging';
+import { applyTags, LEDGER_FILE, planTags, readLedger, sameLedger, writeLedger, type TagStore } from './tagging';
 
 const A = 'sha256:aaaa';
 const B = 'sha256:bbbb';
@@ -73,5 +73,14 @@ describe('the ledger file', () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
+  });
+});
+
+describe('sameLedger', () => {
+  it('tells a ledger that learned a tag already in place from one that did not', () => {
+    expect(sameLedger({ a: '1' }, { a: '1' })).toBe(true);
+    expect(sameLedger({}, { a: '1' })).toBe(false);
+    expect(sameLedger({ a: '1' }, { a: '2' })).toBe(false);
+    expect(sameLedger({ a: '1', b: '2' }, { b: '2', a: '1' })).toBe(true);
   });
 });

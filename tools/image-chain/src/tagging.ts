@@ -59,6 +59,11 @@ export function readLedger(workspaceRoot: string): TagLedger {
   }
 }
 
+export function sameLedger(a: TagLedger, b: TagLedger): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
+}
+
 export function writeLedger(workspaceRoot: string, ledger: TagLedger): void {
   const path = join(workspaceRoot, LEDGER_FILE);
   mkdirSync(dirname(path), { recursive: true });

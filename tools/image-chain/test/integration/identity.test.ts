@@ -21,6 +21,25 @@ async function expectEveryImageAsRecorded(ws: Workspace): Promise<void> {
   }
 }
 
+/** Removes an image and every image built on it (the classic builder's intermediate images among them). */
+async function removeWithChildren(id: string): Promise<void> {
+  const all = String((await execa('docker', ['image', 'ls', '-aq', '--no-trunc'])).stdout).split('\n').filter(Boolean);
+  const lines = all.length ? String((await execa('docker', ['image', 'inspect', '-f', '{{.Id}} {{.Parent}}', ...all])).stdout).split('\n') : [];
+  const parents: Record<string, string> = Object.fromEntries(lines.map((l) => l.split(' ')));
+  const doomed = new Set([id]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [image, parent] of Object.entries(parents)) {
+      if (doomed.has(parent) && !doomed.has(image)) {
+        doomed.add(image);
+        grew = true;
+      }
+    }
+  }
+  await execa('docker', ['image', 'rm', '-f', ...[...doomed].reverse()], { reject: false });
+  expect(await imageId(id)).toBeNull();
+}
+
 const dockerBuilds = (tasks: string[]) => tasks.filter((t) => t.endsWith(':docker-build')).sort();
 
 describe('the code that runs a target is in its key', () => {
@@ -109,8 +128,7 @@ describe('no task starts on a missing image (build on a branch, build another, r
     expect(other.code, other.output).toBe(0);
     for (const stage of [...stages].reverse()) {
       expect(w.record(stage).image, `${stage} differs between the branches`).not.toBe(onMain[stage]);
-      await execa('docker', ['image', 'rm', '-f', onMain[stage]]);
-      expect(await imageId(onMain[stage])).toBeNull();
+      await removeWithChildren(onMain[stage]);
     }
     await w.git('checkout', '-q', 'main');
     return w;

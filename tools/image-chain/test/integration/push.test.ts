@@ -48,6 +48,18 @@ describe('docker-push', () => {
     expect(run.ran).toEqual([]);
   });
 
+  it('a changed publish setting or tag template publishes the new names, with no build and no test run again', async () => {
+    ws.editJson('images/versions.json', (c) => {
+      c.publish.singleRepository = `${ws.prefix}-single-renamed`;
+      c.images.final.tag = 'renamed-{sklearnMinor}';
+    });
+    const run = await ws.nx(['run-many', '-t', 'docker-push'], env);
+    expect(run.code, run.output).toBe(0);
+    expect(run.ranTasks.sort()).toEqual(['extension-release:docker-push', 'final-release:docker-push']);
+    expect(await digestOf(registry.host, `${ws.prefix}-single-renamed`, 'extension-2.5.0-2-cpu-py3')).toBe(ws.record('extension').pushed[0].split('@')[1]);
+    expect(await digestOf(registry.host, `${ws.prefix}-final`, 'renamed-1.4')).toBe(ws.record('final').pushed[0].split('@')[1]);
+  });
+
   it('a stage whose container tests fail is never pushed', async () => {
     ws.editJson('images/versions.json', (c) => { c.lines['1.4-2'].pins.extension = { statsmodels: '0.14.4' }; });
     ws.relock();
@@ -71,7 +83,7 @@ describe('docker-push', () => {
     const again = await ws.nx(['run-many', '-t', 'docker-push'], env);
     expect(again.code, again.output).toBe(0);
     // Only the extension had anything left to do.
-    expect(again.ranTasks.sort()).toEqual(['extension:container-test', 'extension:docker-build', 'extension-release:docker-push']);
+    expect(again.ranTasks.sort()).toEqual(['extension-release:docker-push', 'extension:container-test', 'extension:docker-build']);
   });
 });
 
