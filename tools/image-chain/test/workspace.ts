@@ -6,7 +6,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symli
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { globSync } from 'tinyglobby';
-import { inject } from 'vitest';
+import { expect, inject } from 'vitest';
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../src/config';
 import { buildChainModel, lockOf } from '../src/model';
 import { renderLock } from '../src/requirements-lock';
@@ -156,12 +156,30 @@ export class Workspace {
   }
 }
 
-export async function imageId(ref: string): Promise<string | null> {
-  const r = await execa('docker', ['image', 'inspect', '-f', '{{.Id}}', ref], { reject: false });
+/** The ID of an image or tag in the engine (env: DOCKER_HOST of another one), or null. */
+export async function imageId(ref: string, env: Record<string, string> = {}): Promise<string | null> {
+  const r = await execa('docker', ['image', 'inspect', '-f', '{{.Id}}', ref], { reject: false, env });
   return r.exitCode === 0 ? String(r.stdout).trim() : null;
 }
 
-export async function layers(ref: string): Promise<string[]> {
-  const r = await execa('docker', ['image', 'inspect', '-f', '{{json .RootFS.Layers}}', ref]);
+export async function layers(ref: string, env: Record<string, string> = {}): Promise<string[]> {
+  const r = await execa('docker', ['image', 'inspect', '-f', '{{json .RootFS.Layers}}', ref], { env });
   return JSON.parse(String(r.stdout));
+}
+
+export const CHAIN = ['os', 'base', 'final', 'extension'];
+
+/**
+ * The default line's chain as recorded, in the engine `env` names: each stage's image present
+ * under its first tag, built FROM the recorded upstream, its layers extending the upstream's.
+ */
+export async function expectChainAsRecorded(ws: Workspace, env: Record<string, string> = {}): Promise<void> {
+  for (const stage of CHAIN) {
+    expect(await imageId(ws.tags(stage)[0], env), `${stage} tag`).toBe(ws.record(stage).image);
+  }
+  for (const [up, down] of CHAIN.slice(1).map((stage, i) => [CHAIN[i], stage])) {
+    expect(ws.record(down).upstream.image, `${down} FROM ${up}`).toBe(ws.record(up).image);
+    const upLayers = await layers(ws.record(up).image, env);
+    expect((await layers(ws.record(down).image, env)).slice(0, upLayers.length)).toEqual(upLayers);
+  }
 }
