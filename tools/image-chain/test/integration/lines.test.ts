@@ -57,16 +57,16 @@ describe('version lines', () => {
     change();
     await ws.commit('change');
     const r = await execa('node', ['-r', '@swc-node/register', join(ws.dir, 'tools/ci/affected.ts'), '--base', base, '--head', 'HEAD', '--print'], { cwd: ws.dir, env: { NX_DAEMON: 'false' } });
-    // The projects of the tasks it lists ("final-1.2-1:docker-build").
+    // The projects of the tasks it lists ("final-1.2-1:docker-build", "final-1.2-1-release:docker-push").
     return [...new Set(String(r.stdout).split('\n').filter(Boolean).map((t) => t.split(':')[0]))].sort();
   }
 
   it('a change to one line\'s pins touches that line only', async () => {
-    expect(await affectedBy(() => ws.editJson('images/versions.json', (c) => { c.lines['1.2-1'].pins.base['scikit-learn'] = '1.2.1'; c.lines['1.2-1'].pins.final.flask = '2.3.2'; }))).toEqual(['extension-1.2-1', 'final-1.2-1']);
+    expect(await affectedBy(() => ws.editJson('images/versions.json', (c) => { c.lines['1.2-1'].pins.base['scikit-learn'] = '1.2.1'; c.lines['1.2-1'].pins.final.flask = '2.3.2'; }))).toEqual(['extension-1.2-1', 'extension-1.2-1-release', 'final-1.2-1', 'final-1.2-1-release']);
   });
 
   it('a change to the wheel touches every line\'s final and extension', async () => {
-    expect(await affectedBy(() => ws.write('packages/demo/src/demo/__init__.py', 'VALUE = 9\n'))).toEqual(['demo', 'extension', 'extension-1.2-1', 'final', 'final-1.2-1']);
+    expect(await affectedBy(() => ws.write('packages/demo/src/demo/__init__.py', 'VALUE = 9\n'))).toEqual(['demo', 'extension', 'extension-1.2-1', 'extension-1.2-1-release', 'extension-release', 'final', 'final-1.2-1', 'final-1.2-1-release', 'final-release']);
   });
 
   it('a line whose pins disagree is refused before any build, naming the field', async () => {
