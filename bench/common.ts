@@ -6,7 +6,7 @@ import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { globSync } from 'tinyglobby';
-import { labelInstruction } from '../tools/image-chain/src/engine';
+import { labelInstruction } from '../tools/image-chain/src/engines/engine';
 import { hostExtraCas } from '../tools/image-chain/src/build-ca';
 import { lastCommitTouching } from '../tools/image-chain/src/git';
 import { loadConfig } from '../tools/image-chain/src/config';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { describeProblems, staleProjects } from './chain-checks';
-import type { ImageInfo } from './engine';
+import type { ImageInfo } from './engines/engine';
 import type { ImageRecord } from './record';
 
 const id = (c: string) => `sha256:${c.repeat(64)}`;

@@ -1,5 +1,5 @@
 // The task hooks' decisions, as pure functions of what the records say and the engine holds.
-import type { ImageInfo } from './engine';
+import type { ImageInfo } from './engines/engine';
 import { isBuiltFrom } from './presence';
 import type { ImageRecord } from './record';
 

@@ -49,10 +49,10 @@ describe('codeInputs of the real plugin', () => {
     expect(wheel).toEqual(expect.arrayContaining(['src/run.ts', 'src/options.ts', 'src/executors/python-wheel.ts']));
     expect(wheel).not.toContain('src/executors/docker-build.ts');
     expect(wheel).not.toContain('src/lifecycle.ts');
-    expect(wheel).not.toContain('src/engine.ts');
+    expect(wheel).not.toContain('src/engines/classic.ts');
 
     const build = sources('docker-build');
-    expect(build).toEqual(expect.arrayContaining(['executors/docker-build.js', 'src/executors/docker-build.ts', 'src/lifecycle.ts', 'src/engine.ts', 'src/presence.ts', 'src/record.ts']));
+    expect(build).toEqual(expect.arrayContaining(['executors/docker-build.js', 'src/executors/docker-build.ts', 'src/lifecycle.ts', 'src/engines/index.ts', 'src/engines/classic.ts', 'src/engines/failures.ts', 'src/presence.ts', 'src/record.ts']));
     expect(build).not.toContain('src/executors/python-wheel.ts');
     expect(build).not.toContain('src/plugin.ts');
   });

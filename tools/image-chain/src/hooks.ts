@@ -13,7 +13,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeProblems, staleProjects } from './chain-checks';
 import { ConfigError } from './config';
-import { Engine, type ImageInfo } from './engine';
+import type { ImageInfo } from './engines/engine';
+import { engineFor } from './engines';
 import type { ChainModel } from './model';
 import { cacheDirectory, evictCacheEntry } from './nx-cache';
 import { chainModel, type ImageChainPluginOptions } from './plugin';
@@ -70,7 +71,7 @@ export const preTasksExecution: PreTasksExecution<ImageChainPluginOptions> = asy
   const records = readdirSync(dir).map((p) => tryReadRecord(context.workspaceRoot, p)).filter((r): r is ImageRecord => r !== null);
   const model = records.length ? modelOf(context.workspaceRoot, options) : null;
   if (!model) return;
-  const engine = new Engine(model.engine.client, model.engine.network);
+  const engine = engineFor(model.engine);
   let present: Map<string, ImageInfo>;
   try {
     present = await engine.inspect(records.map((r) => r.image));
@@ -90,7 +91,7 @@ export const postTasksExecution: PostTasksExecution<ImageChainPluginOptions> = a
   const results = all.filter((r) => r.task.target.target === DOCKER_BUILD && (r.status === 'success' || CACHED.has(r.status)));
   const model = results.length ? modelOf(context.workspaceRoot, options) : null;
   if (!model) return;
-  const engine = new Engine(model.engine.client, model.engine.network);
+  const engine = engineFor(model.engine);
   const cacheDir = cacheDirectory(context.workspaceRoot, context.nxJsonConfiguration.cacheDirectory);
 
   const records = new Map<string, ImageRecord>();

@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pushRegistryOf } from './config';
-import { Engine, type ImageInfo } from './engine';
+import { engineFor } from './engines';
+import type { ContainerEngine, ImageInfo } from './engines/engine';
 import { withProjectLock } from './lock';
 import type { EngineSettings } from './options';
 import { isBuiltFrom } from './presence';
@@ -19,7 +20,7 @@ import { reportFailure } from './report';
 export interface StageRun {
   project: string;
   root: string;
-  engine: Engine;
+  engine: ContainerEngine;
   /** A scratch folder, removed afterwards. */
   work: string;
   signal: AbortSignal;
@@ -60,7 +61,7 @@ async function interruptible<T>(fn: (signal: AbortSignal) => Promise<T>): Promis
 }
 
 /** After waiting for a concurrent run: if it built these very inputs, its image is this run's. */
-async function builtConcurrently(engine: Engine, root: string, project: string): Promise<ImageRecord | null> {
+async function builtConcurrently(engine: ContainerEngine, root: string, project: string): Promise<ImageRecord | null> {
   const record = tryReadRecord(root, project);
   if (!record || record.inputHash !== process.env.NX_TASK_HASH) return null;
   return (await engine.inspect([record.image])).has(record.image) ? record : null;
@@ -74,7 +75,7 @@ export async function runImageStage(
 ): Promise<{ success: boolean }> {
   const project = context.projectName!;
   const root = context.root;
-  const engine = new Engine(options.engine.client, options.engine.network);
+  const engine = engineFor(options.engine);
   return withProjectLock(root, project, () => interruptible(async (signal) => {
     const earlier = await builtConcurrently(engine, root, project);
     if (earlier) {

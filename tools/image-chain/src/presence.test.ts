@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ImageInfo } from './engine';
+import type { ImageInfo } from './engines/engine';
 import { ensurePresent, isBuiltFrom, MissingImageError, presentImage, restoreRecorded, type ImageStore } from './presence';
 import { writeRecord, type ImageRecord } from './record';
 

@@ -4,7 +4,7 @@
 // on a missing image.
 import { execa } from 'execa';
 import { join } from 'node:path';
-import type { ImageInfo } from './engine';
+import type { ImageInfo } from './engines/engine';
 import { readRecord, RecordError, type ImageRecord } from './record';
 
 /** What presence asks of an engine (the Engine class; a fake one in unit tests). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Engine } from './engine';
+import type { ContainerEngine } from './engines/engine';
 import { contentTag, publishTags, pushByDigest } from './publish';
 import type { ImageRecord } from './record';
 
@@ -17,8 +17,8 @@ function fakeEngine(digestOf: (ref: string) => string = () => digest('d')) {
     },
     removeTag: async (ref: string) => void calls.push(`removeTag ${ref}`),
   };
-  // publish.ts takes the Engine class; these are the only methods it calls.
-  return { calls, engine: engine as unknown as Engine };
+  // The only ContainerEngine methods publish.ts calls.
+  return { calls, engine: engine as unknown as ContainerEngine };
 }
 
 function record(pushed: string[]): ImageRecord {

@@ -2,7 +2,7 @@
 // pushes its image under a content-addressed tag in a repository named after its stage (never
 // after a release name: names are not part of an image's key) and records the manifest digest;
 // publishing (docker-push, after the container tests) then points the release tags at that digest.
-import type { Engine } from './engine';
+import type { ContainerEngine } from './engines/engine';
 import type { ImageRecord } from './record';
 
 /** The tag a build pushes under: derived from the image ID, so it never moves to other content. */
@@ -11,7 +11,7 @@ export function contentTag(registry: string, stage: string, imageId: string): st
 }
 
 /** Pushes the image by its content tag; returns "registry/stage@sha256:..." */
-export async function pushByDigest(engine: Engine, registry: string, imageId: string, stage: string): Promise<string> {
+export async function pushByDigest(engine: ContainerEngine, registry: string, imageId: string, stage: string): Promise<string> {
   const ref = contentTag(registry, stage, imageId);
   await engine.tag(imageId, ref);
   try {
@@ -23,7 +23,7 @@ export async function pushByDigest(engine: Engine, registry: string, imageId: st
 }
 
 /** Points release tags in the registry at the recorded image; returns "ref -> digest" lines. */
-export async function publishTags(engine: Engine, registry: string, record: ImageRecord, tags: string[]): Promise<{ ref: string; digest: string }[]> {
+export async function publishTags(engine: ContainerEngine, registry: string, record: ImageRecord, tags: string[]): Promise<{ ref: string; digest: string }[]> {
   // Every tag must name the very manifest the build recorded (same image, same digest). Checked
   // after each push, so that no further tag is published once one has gone astray.
   const recorded = new Set(record.pushed.map((p) => p.slice(p.indexOf('@') + 1)));

@@ -1,5 +1,5 @@
 // A failed task's report: the project, the failing step, what happened and what to do.
-import { BuildError } from './engine';
+import { BuildError } from './engines/engine';
 
 const NOTHING_KEPT = 'No record was written and no tag was moved; nothing from this run of the stage is cached.';
 

@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { CONTAINER_TEST_HELPERS } from '../container-test-host';
-import { Engine } from '../engine';
+import { engineFor } from '../engines';
 import type { ContainerTestOptions } from '../options';
 import { presentImage, rebuildWithNx } from '../presence';
 import { reportFailure } from '../report';
@@ -15,7 +15,7 @@ import { DOCKER_BUILD } from '../targets';
 export default async function containerTest(options: ContainerTestOptions, context: ExecutorContext): Promise<{ success: boolean }> {
   const project = context.projectName!;
   try {
-    const engine = new Engine(options.engine.client, options.engine.network);
+    const engine = engineFor(options.engine);
     const record = await presentImage(context.root, engine, project, rebuildWithNx(context.root, DOCKER_BUILD));
     const env: Record<string, string> = {
       IMAGE: record.image,

@@ -4,7 +4,7 @@ import { appendFileSync, cpSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { globSync } from 'tinyglobby';
 import { checkDockerfile } from '../dockerfile';
-import { labelInstruction } from '../engine';
+import { labelInstruction } from '../engines/engine';
 import { lastCommitTouching } from '../git';
 import { runImageStage, type MadeImage, type StageRun } from '../lifecycle';
 import type { DockerBuildOptions } from '../options';

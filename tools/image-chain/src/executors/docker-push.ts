@@ -4,7 +4,7 @@ import type { ExecutorContext } from '@nx/devkit';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pushForbidden, registryOf } from '../config';
-import { Engine } from '../engine';
+import { engineFor } from '../engines';
 import type { DockerPushOptions } from '../options';
 import { presentImage, rebuildWithNx } from '../presence';
 import { publishTags } from '../publish';
@@ -25,7 +25,7 @@ export default async function dockerPush(options: DockerPushOptions, context: Ex
     if (!registry) {
       throw new Error('No registry to push to: set IMAGE_CHAIN_REGISTRY (e.g. 127.0.0.1:5000) or "publish.registry" in images/versions.json');
     }
-    const engine = new Engine(options.engine.client, options.engine.network);
+    const engine = engineFor(options.engine);
     const record = await presentImage(context.root, engine, project, rebuildWithNx(context.root, DOCKER_BUILD));
     const published = await publishTags(engine, registry, record, options.tags);
     const dir = join(context.root, pushRecordDir(project));

@@ -5,7 +5,7 @@ import { execa } from 'execa';
 import { createHash } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { labelInstruction, type Engine } from '../engine';
+import { labelInstruction, type ContainerEngine } from '../engines/engine';
 import { lastCommitTouching } from '../git';
 import { runImageStage, type MadeImage, type StageRun } from '../lifecycle';
 import type { OsImageOptions } from '../options';
@@ -28,7 +28,7 @@ export function settingsTag(options: OsImageOptions): string {
 /** Where bootstrapped OS images are kept by their settings (a name of the chain's own, not a release name). */
 const SETTINGS_REPOSITORY = 'image-chain-os-bootstrap';
 
-async function bootstrap(engine: Engine, os: OsImageOptions['os'], labels: Record<string, string>, work: string, signal: AbortSignal): Promise<string> {
+async function bootstrap(engine: ContainerEngine, os: OsImageOptions['os'], labels: Record<string, string>, work: string, signal: AbortSignal): Promise<string> {
   const rootfs = join(work, 'rootfs');
   const args = [`--variant=${os.variant}`];
   if (os.include.length) args.push(`--include=${os.include.join(',')}`);
@@ -47,7 +47,7 @@ async function bootstrap(engine: Engine, os: OsImageOptions['os'], labels: Recor
   return engine.importTar(tar, changes);
 }
 
-async function fromRegistry(engine: Engine, image: string, labels: Record<string, string>, work: string): Promise<string> {
+async function fromRegistry(engine: ContainerEngine, image: string, labels: Record<string, string>, work: string): Promise<string> {
   await engine.pull(image);
   // A one-line build adds our labels; FROM by digest keeps the pin exact.
   writeFileSync(join(work, 'Dockerfile'), `FROM ${image}\n${labelInstruction(labels)}\n`);
