@@ -18,7 +18,7 @@ import { engineFor } from './engines';
 import type { ChainModel } from './model';
 import { cacheDirectory, evictCacheEntry } from './nx-cache';
 import { chainModel, type ImageChainPluginOptions } from './plugin';
-import { restoreRecorded } from './presence';
+import { missingImage, restoreRecorded } from './presence';
 import { readRecord, RecordError, removeRecord, tryReadRecord, type ImageRecord } from './record';
 import { applyTags, planTags, readLedger, sameLedger, writeLedger } from './tagging';
 import { DOCKER_BUILD } from './targets';
@@ -108,7 +108,7 @@ export const postTasksExecution: PostTasksExecution<ImageChainPluginOptions> = a
   for (const [project, record] of records) {
     const info = await restoreRecorded(engine, record, known);
     if (info) known.set(record.image, info);
-    else missing.set(project, `its image ${record.image} is not in the engine${record.pushed.length ? ' and could not be pulled' : ' and was never pushed'}`);
+    else missing.set(project, missingImage(record).message);
   }
   // Each stage must extend exactly the upstream image recorded in this run.
   const stale = staleProjects(records, known, new Set(missing.keys()));

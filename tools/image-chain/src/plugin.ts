@@ -10,7 +10,7 @@ import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig, REGISTRY_ENV } from './co
 import { CONTAINER_TEST_HELPERS, CONTAINER_TEST_PYTHON } from './container-test-host';
 import { buildChainModel, type ChainModel, type ImageProject } from './model';
 import type { ContainerTestOptions, DockerPushOptions, ExecutorName, PythonWheelOptions } from './options';
-import { recordDir } from './record';
+import { pushRecordDir, recordDir } from './record';
 import { STAGE_GLOB } from './stage';
 import { CONTAINER_TEST, DOCKER_BUILD, DOCKER_PUSH } from './targets';
 
@@ -114,7 +114,7 @@ function dockerPushTarget(image: ImageProject, code: Inputs): TargetConfiguratio
     ...commandTarget('docker-push', options),
     cache: true,
     inputs: [{ env: REGISTRY_ENV }, { dependentTasksOutputFiles: `${recordDir(image.name)}/image.id` }, ...code],
-    outputs: [`{workspaceRoot}/dist/pushes/${image.name}`],
+    outputs: [`{workspaceRoot}/${pushRecordDir(image.name)}`],
     // Never publish an image whose container tests did not pass.
     dependsOn: [{ projects: [image.name], target: DOCKER_BUILD }, ...(image.containerTests ? [{ projects: [image.name], target: CONTAINER_TEST }] : [])],
     metadata: { description: `Push ${image.publishTags.join(', ')} to the registry (IMAGE_CHAIN_REGISTRY, else publish.registry), by the digest the ${image.name} build pushed`, technologies: ['docker'] },

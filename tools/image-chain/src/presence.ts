@@ -6,6 +6,7 @@ import { execa } from 'execa';
 import { join } from 'node:path';
 import type { ImageInfo } from './engines/engine';
 import { readRecord, RecordError, type ImageRecord } from './record';
+import { DOCKER_BUILD } from './targets';
 
 /** What presence asks of an engine (the Engine class; a fake one in unit tests). */
 export interface ImageStore {
@@ -47,7 +48,8 @@ export async function restoreRecorded(engine: ImageStore, record: ImageRecord, k
   return undefined;
 }
 
-function missing(record: ImageRecord): MissingImageError {
+/** What a record whose image is neither in the engine nor pullable is told. */
+export function missingImage(record: ImageRecord): MissingImageError {
   return new MissingImageError(
     `The ${record.project} image ${record.image} (recorded in dist/images/${record.project}/image.json) is not in the engine` +
       (record.pushed.length ? ' and could not be pulled from the registry' : ' and was never pushed to a registry'),
@@ -57,21 +59,24 @@ function missing(record: ImageRecord): MissingImageError {
 /** Makes the recorded image present (pulling by digest if it was pushed); returns its inspect data. */
 export async function ensurePresent(engine: ImageStore, record: ImageRecord, known?: Map<string, ImageInfo>): Promise<ImageInfo> {
   const info = await restoreRecorded(engine, record, known);
-  if (!info) throw missing(record);
+  if (!info) throw missingImage(record);
   return info;
 }
 
 /**
  * A project's image for a task that uses it: as recorded, pulled, or (its record missing, or
- * its image gone for good) rebuilt in this run by `rebuild`, then checked again.
+ * its image gone for good) rebuilt in this run by `rebuild` (its docker-build, through nx), then
+ * checked again.
  */
-export async function presentImage(root: string, engine: ImageStore, project: string, rebuild: Rebuild): Promise<ImageRecord & { info: ImageInfo }> {
+export async function presentImage(
+  root: string, engine: ImageStore, project: string, rebuild: Rebuild = rebuildWithNx(root, DOCKER_BUILD),
+): Promise<ImageRecord & { info: ImageInfo }> {
   let record: ImageRecord | null = null;
   try {
     record = readRecord(root, project);
     const info = await restoreRecorded(engine, record);
     if (info) return { ...record, info };
-    console.warn(`${missing(record).message}: rebuilding it in this run`);
+    console.warn(`${missingImage(record).message}: rebuilding it in this run`);
   } catch (e) {
     if (!(e instanceof RecordError)) throw e;
     console.warn(`${e.message}: rebuilding it in this run`);

@@ -35,7 +35,13 @@ export function recordDir(project: string): string {
   return `dist/images/${project}`;
 }
 
-function writeAtomically(path: string, text: string): void {
+/** Where docker-push writes what it published for an image project (its only output). */
+export function pushRecordDir(project: string): string {
+  return `dist/pushes/${project}`;
+}
+
+/** Writes a file whole or not at all (a temporary file renamed over it). */
+export function writeAtomically(path: string, text: string): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, text);

@@ -3,8 +3,9 @@
 // file gives them now, at its recorded image. A tag the chain applied earlier that the versions
 // file no longer gives is taken off again, where it still points at the image the chain put it
 // on. The tags the chain applied are kept in a ledger, so tags a user made are never touched.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeAtomically } from './record';
 
 export const LEDGER_FILE = '.nx/workspace-data/image-chain-tags.json';
 
@@ -65,11 +66,8 @@ export function sameLedger(a: TagLedger, b: TagLedger): boolean {
 }
 
 export function writeLedger(workspaceRoot: string, ledger: TagLedger): void {
-  const path = join(workspaceRoot, LEDGER_FILE);
-  mkdirSync(dirname(path), { recursive: true });
   const sorted = Object.fromEntries(Object.entries(ledger).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  writeFileSync(`${path}.${process.pid}.tmp`, `${JSON.stringify(sorted, null, 2)}\n`);
-  renameSync(`${path}.${process.pid}.tmp`, path);
+  writeAtomically(join(workspaceRoot, LEDGER_FILE), `${JSON.stringify(sorted, null, 2)}\n`);
 }
 
 /** What tagging asks of an engine. */

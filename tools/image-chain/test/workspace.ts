@@ -90,7 +90,7 @@ export class Workspace {
    * The hashes are placeholders (the fixture Dockerfiles only copy the lock, they install nothing).
    */
   relock(): void {
-    const { images } = buildChainModel(this.dir, globSync(STAGE_GLOB, { cwd: this.dir }), loadConfig(this.dir), DEFAULT_CONFIG_FILE);
+    const { images } = this.model();
     for (const image of images) {
       const lock = lockOf(image);
       if (!lock) continue;
@@ -100,6 +100,11 @@ export class Workspace {
       mkdirSync(dirname(this.path(lock.file)), { recursive: true });
       this.write(lock.file, renderLock({ requirements, sourceOnly: [] }, ['fixture lock (placeholder hashes)']));
     }
+  }
+
+  /** The chain model of the workspace as it is now. */
+  private model() {
+    return buildChainModel(this.dir, globSync(STAGE_GLOB, { cwd: this.dir }), loadConfig(this.dir), DEFAULT_CONFIG_FILE);
   }
 
   exists(file: string): boolean {
@@ -142,7 +147,7 @@ export class Workspace {
 
   /** The tags the versions file gives a project's image now (applied when an nx run ends). */
   tags(project: string): string[] {
-    const { images } = buildChainModel(this.dir, globSync(STAGE_GLOB, { cwd: this.dir }), loadConfig(this.dir), DEFAULT_CONFIG_FILE);
+    const { images } = this.model();
     const image = images.find((i) => i.name === project);
     if (!image) throw new Error(`no image project ${project}`);
     return image.tags;

@@ -8,15 +8,14 @@ import { delimiter, isAbsolute, join } from 'node:path';
 import { CONTAINER_TEST_HELPERS } from '../container-test-host';
 import { engineFor } from '../engines';
 import type { ContainerTestOptions } from '../options';
-import { presentImage, rebuildWithNx } from '../presence';
+import { presentImage } from '../presence';
 import { reportFailure } from '../report';
-import { DOCKER_BUILD } from '../targets';
 
 export default async function containerTest(options: ContainerTestOptions, context: ExecutorContext): Promise<{ success: boolean }> {
   const project = context.projectName!;
   try {
     const engine = engineFor(options.engine);
-    const record = await presentImage(context.root, engine, project, rebuildWithNx(context.root, DOCKER_BUILD));
+    const record = await presentImage(context.root, engine, project);
     const env: Record<string, string> = {
       IMAGE: record.image,
       DOCKER_CLIENT: engine.client,

@@ -8,11 +8,10 @@ import { labelInstruction } from '../engines/engine';
 import { lastCommitTouching } from '../git';
 import { runImageStage, type MadeImage, type StageRun } from '../lifecycle';
 import type { DockerBuildOptions } from '../options';
-import { presentImage, rebuildWithNx } from '../presence';
+import { presentImage } from '../presence';
 import { checkRequirementsLock } from '../requirements-lock';
 import { UPSTREAM_ARG } from '../stage';
 import { BUILD_CA_ARG, hostExtraCas } from '../build-ca';
-import { DOCKER_BUILD } from '../targets';
 
 export default async function dockerBuild(options: DockerBuildOptions, context: ExecutorContext): Promise<{ success: boolean }> {
   return runImageStage(options, context, (run) => build(options, run));
@@ -21,7 +20,7 @@ export default async function dockerBuild(options: DockerBuildOptions, context: 
 async function build(options: DockerBuildOptions, { project, root, engine, work, signal, projectRoot }: StageRun): Promise<MadeImage> {
   // The engine and git answer while the Dockerfile and lock are checked and the context is
   // staged (each call is a process of its own); both only read.
-  const upstreamReady = presentImage(root, engine, options.upstream, rebuildWithNx(root, DOCKER_BUILD));
+  const upstreamReady = presentImage(root, engine, options.upstream);
   // The artifacts' sources are inputs too (the wheel's package folder).
   const artifactRoots = options.artifacts.map((a) => projectRoot(a.project)).filter((r): r is string => !!r);
   const revisionReady = lastCommitTouching(root, [...options.revisionPaths, ...artifactRoots]);

@@ -1,19 +1,14 @@
 // Publishes a stage: its release tags (and the single-repository tag where configured) in the
 // registry, pointing at the digest its build pushed. Runs only after the container tests pass.
 import type { ExecutorContext } from '@nx/devkit';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pushForbidden, registryOf } from '../config';
 import { engineFor } from '../engines';
 import type { DockerPushOptions } from '../options';
-import { presentImage, rebuildWithNx } from '../presence';
+import { presentImage } from '../presence';
 import { publishTags } from '../publish';
+import { pushRecordDir, writeAtomically } from '../record';
 import { reportFailure } from '../report';
-import { DOCKER_BUILD } from '../targets';
-
-export function pushRecordDir(project: string): string {
-  return `dist/pushes/${project}`;
-}
 
 export default async function dockerPush(options: DockerPushOptions, context: ExecutorContext): Promise<{ success: boolean }> {
   const project = options.image;
@@ -26,11 +21,9 @@ export default async function dockerPush(options: DockerPushOptions, context: Ex
       throw new Error('No registry to push to: set IMAGE_CHAIN_REGISTRY (e.g. 127.0.0.1:5000) or "publish.registry" in images/versions.json');
     }
     const engine = engineFor(options.engine);
-    const record = await presentImage(context.root, engine, project, rebuildWithNx(context.root, DOCKER_BUILD));
+    const record = await presentImage(context.root, engine, project);
     const published = await publishTags(engine, registry, record, options.tags);
-    const dir = join(context.root, pushRecordDir(project));
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'push.json'), `${JSON.stringify({ image: record.image, pushed: record.pushed, published }, null, 2)}\n`);
+    writeAtomically(join(context.root, pushRecordDir(project), 'push.json'), `${JSON.stringify({ image: record.image, pushed: record.pushed, published }, null, 2)}\n`);
     for (const p of published) console.log(`${project}: ${p.ref} -> ${p.digest}`);
     return { success: true };
   } catch (e) {
