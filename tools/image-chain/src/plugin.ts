@@ -46,18 +46,18 @@ function modelKey(workspaceRoot: string, configFile: string, stageFiles: readonl
   return JSON.stringify([workspaceRoot, configFile, ...[...stageFiles].sort().flatMap((f) => [f, read(f)]), read(configFile)]);
 }
 
-function freshModel(workspaceRoot: string, stageFiles: readonly string[], options: ImageChainPluginOptions | undefined): ChainModel {
+function freshModel(workspaceRoot: string, stageFiles: readonly string[], options: ImageChainPluginOptions | undefined, key?: string): ChainModel {
   const configFile = options?.config ?? DEFAULT_CONFIG_FILE;
   const model = buildChainModel(workspaceRoot, [...stageFiles], loadConfig(workspaceRoot, configFile), configFile);
-  last = { key: modelKey(workspaceRoot, configFile, stageFiles), model };
+  last = { key: key ?? modelKey(workspaceRoot, configFile, stageFiles), model };
   return model;
 }
 
 /** The chain model for `workspaceRoot`: the one createNodes made, while its sources are unchanged. */
 export function chainModel(workspaceRoot: string, options: ImageChainPluginOptions | undefined, stageFiles?: readonly string[]): ChainModel {
   const files = stageFiles ?? globSync(STAGE_GLOB, { cwd: workspaceRoot });
-  if (last && last.key === modelKey(workspaceRoot, options?.config ?? DEFAULT_CONFIG_FILE, files)) return last.model;
-  return freshModel(workspaceRoot, files, options);
+  const key = modelKey(workspaceRoot, options?.config ?? DEFAULT_CONFIG_FILE, files);
+  return last?.key === key ? last.model : freshModel(workspaceRoot, files, options, key);
 }
 
 type Inputs = NonNullable<TargetConfiguration['inputs']>;
