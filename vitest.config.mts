@@ -2,8 +2,26 @@ import { defineConfig } from 'vitest/config';
 
 // Two tiers. `unit`: pure tests on fixture config, no Docker engine, no nx CLI. `integration`:
 // real nx runs (the README task graph is one), against the real engine, which they share on a
-// 2-core machine (files one at a time).
+// 2-core machine (files one at a time, projects one after another). The integration suites run
+// on BuildKit with the engine's own image store; some run again on the classic builder, and on a
+// second engine with the containerd image store (started by the global setup).
 const INTEGRATION = ['tools/image-chain/test/integration/**/*.test.ts', 'tools/docs/task-graph.test.ts'];
+const suites = (...names: string[]) => names.map((n) => `tools/image-chain/test/integration/${n}.test.ts`);
+
+const integration = (name: string, include: string[], groupOrder: number, env: Record<string, string> = {}) => ({
+  extends: true as const,
+  test: {
+    name,
+    include,
+    env,
+    globalSetup: ['tools/image-chain/test/global-setup.ts'],
+    setupFiles: ['tools/image-chain/test/setup-engine.ts'],
+    fileParallelism: false,
+    testTimeout: 15 * 60 * 1000,
+    hookTimeout: 10 * 60 * 1000,
+    sequence: { groupOrder },
+  },
+});
 
 export default defineConfig({
   test: {
@@ -20,18 +38,9 @@ export default defineConfig({
           sequence: { groupOrder: 0 },
         },
       },
-      {
-        extends: true,
-        test: {
-          name: 'integration',
-          include: INTEGRATION,
-          globalSetup: ['tools/image-chain/test/global-setup.ts'],
-          fileParallelism: false,
-          testTimeout: 15 * 60 * 1000,
-          hookTimeout: 10 * 60 * 1000,
-          sequence: { groupOrder: 1 },
-        },
-      },
+      integration('integration', INTEGRATION, 1),
+      integration('integration-classic', suites('failure', 'restore'), 2, { IMAGE_CHAIN_TEST_BUILDER: 'classic' }),
+      integration('integration-containerd', suites('restore', 'cache-key', 'failure'), 3),
     ],
   },
 });

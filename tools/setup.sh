@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set-up for a fresh machine: Node packages, Python build and test tools (and the container tests'
-# virtualenv), and on a Debian host a running Docker engine plus debootstrap (the OS stage) and
+# virtualenv), a running Docker engine with BuildKit (tools/engine/setup-engine.sh), and on a Debian host debootstrap (the OS stage) and
 # the test helpers.
 # Idempotent: what is there already is left alone, including an engine that already answers.
 set -euo pipefail
@@ -69,10 +69,13 @@ else
   cp tools/container-test/requirements.txt "$venv_stamp"
 fi
 
-# Debian packages: the engine, debootstrap for the OS stage, and what the tests and benchmarks use
-# (a local OCI registry, a static busybox for fixture images, nginx for the serving tests, wrk,
-# docker-compose for the SageMaker Python SDK's local mode).
-apt_packages=(docker.io debootstrap docker-registry busybox-static nginx-light libnginx-mod-http-js wrk docker-compose)
+log "Docker engine"
+bash tools/engine/setup-engine.sh
+
+# Debian packages: debootstrap for the OS stage, and what the tests and benchmarks use (a local OCI
+# registry, a static busybox for fixture images, nginx for the serving tests, wrk, docker-compose
+# for the SageMaker Python SDK's local mode). Only what is missing is installed.
+apt_packages=(debootstrap docker-registry busybox-static nginx-light libnginx-mod-http-js wrk docker-compose)
 missing=()
 if have dpkg; then
   for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -87,26 +90,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # Debian's registry package starts a service on :5000 where an init system runs; tests start their own.
   if have systemctl && systemctl is-active --quiet docker-registry 2>/dev/null; then systemctl stop docker-registry || true; fi
-fi
-
-log "Docker engine"
-engine_up() { docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
-if engine_up; then
-  echo "engine answers: $(docker version --format '{{.Server.Version}}')"
-else
-  if ! have dockerd; then
-    echo "No Docker engine answers and dockerd is not installed; install Docker for your system." >&2
-    exit 1
-  fi
-  if have systemctl && systemctl start docker 2>/dev/null; then
-    echo "started the docker service"
-  else
-    nohup dockerd >/var/log/dockerd.log 2>&1 &
-    echo "started dockerd in the background (log: /var/log/dockerd.log)"
-  fi
-  for _ in $(seq 1 60); do engine_up && break; sleep 1; done
-  engine_up || { echo "dockerd did not answer within 60 s; see /var/log/dockerd.log" >&2; exit 1; }
-  echo "engine answers: $(docker version --format '{{.Server.Version}}')"
 fi
 
 log "Set-up done"

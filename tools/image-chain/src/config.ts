@@ -92,7 +92,9 @@ export const configSchema = z.strictObject({
       .check(z.describe('The platform every image is built for, e.g. "linux/amd64"; the host\'s when left out. Part of every image stage\'s cache key.')),
     network: z._default(z.enum(['host', 'default', 'none'], { error: 'must be "host", "default" or "none"' }), 'host')
       .check(z.describe('The network the RUN steps of Dockerfile builds use: "host" where they fetch packages through the host\'s network.')),
-  }), { client: 'docker', network: 'host' }).check(z.describe('How the chain calls the container engine (every image target and the task hooks).')),
+    builder: z._default(z.enum(['buildkit', 'classic'], { error: 'must be "buildkit" or "classic"' }), 'buildkit')
+      .check(z.describe('What builds Dockerfile stages: "buildkit" (through the client\'s buildx plugin; where it is missing, the classic builder with a warning) or "classic" (Docker\'s deprecated legacy builder: no build secrets, so no extra CA certificates). Part of every image stage\'s cache key.')),
+  }), { client: 'docker', network: 'host', builder: 'buildkit' }).check(z.describe('How the chain calls the container engine (every image target and the task hooks).')),
   os: osSection,
   publish: z.optional(z.strictObject({
     registry: z.optional(z.string().check(z.regex(/^[a-zA-Z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)*$/, { error: 'must be a registry address like "123456789012.dkr.ecr.us-west-2.amazonaws.com" or "127.0.0.1:5000/prefix"' })))

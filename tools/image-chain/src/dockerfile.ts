@@ -1,13 +1,15 @@
 // Reads a stage's Dockerfile before anything is built: it must take its base image from the
 // chain (ARG UPSTREAM, then FROM ${UPSTREAM}), so no stage can silently build FROM a mutable
 // tag or a registry image of its own.
-import { DockerfileParser, type Instruction } from 'dockerfile-ast';
+import { DockerfileParser, type Flag, type Instruction } from 'dockerfile-ast';
 import { ConfigError } from './config';
 import { UPSTREAM_ARG } from './stage';
 
 export interface DockerfileFacts {
   /** Every ARG the Dockerfile declares, global or in a stage. */
   args: Set<string>;
+  /** The ids of the build secrets its RUN steps mount (RUN --mount=type=secret,id=...). */
+  secrets: Set<string>;
 }
 
 function where(file: string, instruction: Instruction): string {
@@ -36,10 +38,20 @@ export function checkDockerfile(text: string, file: string): DockerfileFacts {
   }
   if (!usesUpstream) throw new ConfigError(`${file}: no FROM uses \${${UPSTREAM_ARG}}`);
   const args = new Set<string>();
+  const secrets = new Set<string>();
   for (const instruction of dockerfile.getInstructions()) {
-    if (instruction.getKeyword() !== 'ARG') continue;
-    const name = (instruction as unknown as { getProperty(): { getName(): string } | null }).getProperty()?.getName();
-    if (name) args.add(name);
+    if (instruction.getKeyword() === 'ARG') {
+      const name = (instruction as unknown as { getProperty(): { getName(): string } | null }).getProperty()?.getName();
+      if (name) args.add(name);
+    }
+    if (instruction.getKeyword() === 'RUN') {
+      for (const flag of (instruction as unknown as { getFlags(): Flag[] }).getFlags()) {
+        if (flag.getName() !== 'mount' || flag.getOption('type')?.getValue() !== 'secret') continue;
+        // BuildKit's default id is the target's file name.
+        const id = flag.getOption('id')?.getValue() ?? flag.getOption('target')?.getValue()?.split('/').pop();
+        if (id) secrets.add(id);
+      }
+    }
   }
-  return { args };
+  return { args, secrets };
 }

@@ -116,7 +116,7 @@ export function buildChainModel(workspaceRoot: string, stageFiles: string[], con
   };
   const platform = config.docker.platform ?? hostPlatform();
   const registry = config.publish?.registry ?? null;
-  const engine: EngineSettings = { client: config.docker.client, network: config.docker.network };
+  const engine: EngineSettings = { client: config.docker.client, network: config.docker.network, builder: config.docker.builder };
   const publishTags = (stage: string, tag: string) =>
     config.publish?.singleRepositoryStages.includes(stage) ? [tag, `${config.publish.singleRepository}:${singleRepositoryTag(stage, tag)}`] : [tag];
   const images: ImageProject[] = [];

@@ -4,7 +4,7 @@ import { buildChainModel } from './model';
 import { OptionsError, parseOptions } from './options';
 
 const TARGET = 'base-release:docker-push';
-const engine = { client: 'docker', network: 'host' };
+const engine = { client: 'docker', network: 'host', builder: 'buildkit' };
 const push = { image: 'base', stage: 'base', registry: null, tags: ['unit-base:1.4-2-cpu-py3'], engine };
 
 function messageOf(parse: () => unknown): string {

@@ -12,6 +12,7 @@ const text = (what: string) => z.string().check(describe(what));
 const engine = z.strictObject({
   client: text('The Docker client binary (docker.client in the versions file).'),
   network: z.enum(['host', 'default', 'none']).check(describe('The network RUN steps use (docker.network).')),
+  builder: z.enum(['buildkit', 'classic']).check(describe('What builds Dockerfile stages (docker.builder).')),
 }).check(describe('The engine settings, resolved from the versions file\'s "docker" section.'));
 
 const registry = z.nullable(text('publish.registry; IMAGE_CHAIN_REGISTRY (an env input of the target) overrides it at run time.'))

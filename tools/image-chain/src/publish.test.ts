@@ -1,16 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import type { ContainerEngine } from './engines/engine';
-import { contentTag, publishTags, pushByDigest } from './publish';
+import { publishTags, pushByDigest } from './publish';
+import { contentTag } from './scaffold-tags';
 import type { ImageRecord } from './record';
 
 const IMAGE = `sha256:${'1'.repeat(64)}`;
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
 
-/** What publishing asks of an engine, in memory: every call recorded, each push answered with a digest. */
+/**
+ * What publishing asks of an engine, in memory: every call recorded, each push answered with a
+ * digest. The image already has a tag of its own (a push's name is taken off only then).
+ */
 function fakeEngine(digestOf: (ref: string) => string = () => digest('d')) {
   const calls: string[] = [];
   const engine = {
     tag: async (image: string, ref: string) => void calls.push(`tag ${image} ${ref}`),
+    inspect: async (refs: string[]) => new Map(refs.map((r) => [r, { Id: IMAGE, RepoTags: ['mine:1', r] }])),
     push: async (ref: string) => {
       calls.push(`push ${ref}`);
       return digestOf(ref);

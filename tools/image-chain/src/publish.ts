@@ -4,11 +4,7 @@
 // publishing (docker-push, after the container tests) then points the release tags at that digest.
 import type { ContainerEngine } from './engines/engine';
 import type { ImageRecord } from './record';
-
-/** The tag a build pushes under: derived from the image ID, so it never moves to other content. */
-export function contentTag(registry: string, stage: string, imageId: string): string {
-  return `${registry}/${stage}:${imageId.replace(':', '-')}`;
-}
+import { contentTag, untagKeepingImage } from './scaffold-tags';
 
 /** Pushes the image by its content tag; returns "registry/stage@sha256:..." */
 export async function pushByDigest(engine: ContainerEngine, registry: string, imageId: string, stage: string): Promise<string> {
@@ -18,7 +14,7 @@ export async function pushByDigest(engine: ContainerEngine, registry: string, im
     const digest = await engine.push(ref);
     return `${registry}/${stage}@${digest}`;
   } finally {
-    await engine.removeTag(ref);
+    await untagKeepingImage(engine, ref);
   }
 }
 
@@ -35,7 +31,7 @@ export async function publishTags(engine: ContainerEngine, registry: string, rec
     try {
       digest = await engine.push(ref);
     } finally {
-      await engine.removeTag(ref);
+      await untagKeepingImage(engine, ref);
     }
     if (recorded.size > 0 && !recorded.has(digest)) {
       throw new Error(`${record.project}: ${ref} got ${digest}, not the recorded ${[...recorded].join(', ')}`);

@@ -33,6 +33,17 @@ describe('planTags', () => {
     expect(plan.ledger).toEqual({ 'r/base:old': B });
   });
 
+  it('drops the chain\'s scaffold names once the image gets its own tags (after they are added)', () => {
+    const upstream = `image-chain-upstream:${'a'.repeat(64)}-0badcafe`;
+    const pushed = `127.0.0.1:5000/base:sha256-${'a'.repeat(64)}`;
+    const plan = planTags([{ project: 'base', image: A, present: [upstream, pushed], wanted: ['r/base:1'] }], new Set(['r/base:1']), {});
+    expect(plan.add).toEqual([{ tag: 'r/base:1', image: A }]);
+    expect(plan.drop).toEqual([upstream, pushed]);
+    expect(plan.ledger).toEqual({ 'r/base:1': A });
+    // An image the versions file gives no tag keeps its scaffold name: it is its only one.
+    expect(planTags([{ project: 'base', image: A, present: [upstream], wanted: [] }], new Set(), {}).drop).toEqual([]);
+  });
+
   it('never drops a tag another stage or line wants', () => {
     const plan = planTags(
       [

@@ -3,9 +3,11 @@
 // file gives them now, at its recorded image. A tag the chain applied earlier that the versions
 // file no longer gives is taken off again, where it still points at the image the chain put it
 // on. The tags the chain applied are kept in a ledger, so tags a user made are never touched.
+// The chain's scaffold names (scaffold-tags.ts) go once the image has its own tags.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeAtomically } from './record';
+import { isScaffoldTag } from './scaffold-tags';
 
 export const LEDGER_FILE = '.nx/workspace-data/image-chain-tags.json';
 
@@ -42,7 +44,8 @@ export function planTags(images: TaggedImage[], allWanted: ReadonlySet<string>, 
       next[tag] = image;
     }
     for (const tag of present) {
-      if (ledger[tag] === image && !allWanted.has(tag)) {
+      if (isScaffoldTag(tag) && wanted.length > 0) drop.push(tag);
+      else if (ledger[tag] === image && !allWanted.has(tag)) {
         drop.push(tag);
         delete next[tag];
       }

@@ -13,11 +13,14 @@ export interface SecondEngine {
   stop(): Promise<void>;
 }
 
-/** A second engine; `diskMb` puts its data root on a tmpfs of that size (a disk that fills). */
-export async function startSecondEngine(options: { diskMb?: number } = {}): Promise<SecondEngine> {
+/**
+ * A second engine; `diskMb` puts its data root on a tmpfs of that size (a disk that fills);
+ * `containerdStore` gives it the containerd image store (an image's ID is its manifest digest).
+ */
+export async function startSecondEngine(options: { diskMb?: number; containerdStore?: boolean } = {}): Promise<SecondEngine> {
   // A short path: unix socket paths are limited to about 100 characters.
   const dir = mkdtempSync('/tmp/eng-');
-  writeFileSync(join(dir, 'daemon.json'), '{}');
+  writeFileSync(join(dir, 'daemon.json'), JSON.stringify(options.containerdStore ? { features: { 'containerd-snapshotter': true } } : {}));
   const host = `unix://${dir}/sock`;
   if (options.diskMb) {
     mkdirSync(join(dir, 'data'));

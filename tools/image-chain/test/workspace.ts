@@ -48,6 +48,9 @@ export class Workspace {
     ws.edit('images/versions.json', (text) =>
       text.replaceAll('@@OS_IMAGE@@', inject('fixtureOsImage')).replaceAll('@@PREFIX@@', prefix),
     );
+    // The builder a test project runs its suites on (vitest.config.mts).
+    const builder = process.env.IMAGE_CHAIN_TEST_BUILDER;
+    if (builder) ws.editJson('images/versions.json', (c) => { c.docker.builder = builder; });
     ws.relock();
     await ws.git('init', '-q', '-b', 'main');
     await ws.git('add', '-A');

@@ -1,130 +1,81 @@
-// The classic builder (DOCKER_BUILDKIT=0): it takes FROM by image ID, which pins the upstream
-// exactly. Every call goes through the client binary (execa).
-import { execa } from 'execa';
-import { BuildError, EngineError, RegistryError, type BuildOptions, type ContainerEngine, type ImageInfo } from './engine';
-import { buildFailure, clientFailure, isLostEngine, isNoSuchImage, noEngineMessage, pushedDigest } from './failures';
+// The classic builder (DOCKER_BUILDKIT=0), which Docker deprecated: kept for engines without
+// BuildKit. It takes FROM by image ID, which pins the upstream exactly. It cannot mount anything
+// into a RUN step, so a Dockerfile's cache and secret mounts are dropped before it builds (a cache
+// mount never changes what a step leaves in its layer, and a secret mount with no secret given is
+// absent under BuildKit too); a build that needs a secret is refused, never done by leaving the
+// secret in the image.
+import { DockerfileParser, type Flag } from 'dockerfile-ast';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { BuildError, type BuildOptions } from './engine';
+import { DockerEngine } from './docker';
+import { buildFailure } from './failures';
+import { UPSTREAM_ARG } from '../stage';
 
 /** The client's arguments and environment for a build. No tag: the image is known by its ID until the run ends. */
-export function classicBuildArgs(options: BuildOptions): { args: string[]; env: Record<string, string> } {
-  const args = ['build', '--force-rm', '--iidfile', options.iidFile, '-f', options.dockerfile];
+export function classicBuildArgs(options: BuildOptions, iidFile: string): { args: string[]; env: Record<string, string> } {
+  const args = ['build', '--force-rm', '--iidfile', iidFile, '-f', options.dockerfile];
+  if (options.noCache) args.push('--no-cache');
   if (options.network !== 'default') args.push('--network', options.network);
   if (options.platform) args.push('--platform', options.platform);
-  for (const [key, value] of Object.entries(options.buildArgs)) args.push('--build-arg', `${key}=${value}`);
+  for (const [key, value] of Object.entries({ [UPSTREAM_ARG]: options.upstream, ...options.buildArgs })) args.push('--build-arg', `${key}=${value}`);
   args.push(options.context);
   return { args, env: { DOCKER_BUILDKIT: '0' } };
+}
+
+/** Mount types whose removal leaves a step's result as it is. */
+const DROPPABLE_MOUNTS = new Set(['cache', 'secret']);
+
+/**
+ * The Dockerfile as the classic builder can read it: RUN's cache and secret mounts removed.
+ * Any other mount (a bind from another stage, say) changes what the step sees: refused.
+ */
+export function classicDockerfile(text: string, file: string): string {
+  const parsed = DockerfileParser.parse(text);
+  const lines = text.split('\n');
+  const cuts: { line: number; start: number; end: number }[] = [];
+  for (const instruction of parsed.getInstructions()) {
+    if (instruction.getKeyword() !== 'RUN') continue;
+    for (const flag of (instruction as unknown as { getFlags(): Flag[] }).getFlags()) {
+      if (flag.getName() !== 'mount') continue;
+      const type = flag.getOption('type')?.getValue() ?? 'bind';
+      const { start, end } = flag.getRange();
+      if (!DROPPABLE_MOUNTS.has(type)) {
+        throw new BuildError(`${file}:${start.line + 1}: "RUN --mount=type=${type}" needs BuildKit; set "docker.builder" to "buildkit" in images/versions.json (and install docker-buildx)`, null);
+      }
+      if (start.line !== end.line) throw new BuildError(`${file}:${start.line + 1}: write each RUN --mount flag on one line`, null);
+      cuts.push({ line: start.line, start: start.character, end: end.character });
+    }
+  }
+  // Right to left, so that earlier cuts on a line keep their positions.
+  for (const cut of cuts.sort((a, b) => b.line - a.line || b.start - a.start)) {
+    const line = lines[cut.line];
+    lines[cut.line] = line.slice(0, cut.start) + line.slice(cut.end).replace(/^[ \t]+/, '');
+  }
+  return lines.join('\n');
 }
 
 /** The classic builder's step lines ("Step 3/7 : RUN ..."), which failure reports name. */
 const STEP = /^Step \d+\/\d+ : /;
 
-export class ClassicEngine implements ContainerEngine {
-  constructor(
-    readonly client = 'docker',
-    /** The network RUN steps use: "host" where builds fetch packages through the host. */
-    readonly network = 'host',
-  ) {}
-
-  private async run(args: string[], options: { inputFile?: string } = {}) {
-    return this.found(await execa(this.client, args, { ...options, reject: false, stripFinalNewline: true }));
+export class ClassicEngine extends DockerEngine {
+  async builder(): Promise<'classic'> {
+    return 'classic';
   }
 
-  /** A client that cannot be started is a set-up fault with its own message. */
-  private found<R extends { failed: boolean; code?: string }>(result: R): R {
-    if (result.failed && result.code === 'ENOENT') {
-      throw new EngineError(`The Docker client "${this.client}" is not installed. Run "bash tools/setup.sh" or set "docker.client" in images/versions.json.`);
+  async build(options: BuildOptions): Promise<string> {
+    if (Object.keys(options.secrets ?? {}).length) {
+      throw new BuildError(
+        `the classic builder cannot give a build secrets (${Object.keys(options.secrets!).join(', ')}) without leaving them in the image. Build with BuildKit ("docker.builder": "buildkit" in images/versions.json, with docker-buildx installed), or turn the extra CA certificates off with IMAGE_CHAIN_BUILD_CA=none`,
+        null,
+      );
     }
-    return result;
-  }
-
-  async inspect(refs: string[]): Promise<Map<string, ImageInfo>> {
-    const found = new Map<string, ImageInfo>();
-    if (refs.length === 0) return found;
-    const result = await this.run(['image', 'inspect', ...refs]);
-    const stderr = String(result.stderr ?? '');
-    if (result.exitCode !== 0 && !isNoSuchImage(stderr)) throw clientFailure(this.client, 'image inspect', stderr);
-    const infos: ImageInfo[] = JSON.parse(String(result.stdout || '[]'));
-    // docker answers in request order but skips the missing; match by ID or tag.
-    for (const ref of refs) {
-      const info = infos.find((i) => i.Id === ref || (i.RepoTags ?? []).includes(ref) || (i.RepoDigests ?? []).includes(ref));
-      if (info) found.set(ref, info);
-    }
-    return found;
-  }
-
-  async tag(image: string, tag: string): Promise<void> {
-    const result = await this.run(['image', 'tag', image, tag]);
-    if (result.exitCode !== 0) throw clientFailure(this.client, `image tag ${image} ${tag}`, String(result.stderr));
-  }
-
-  async removeTag(ref: string): Promise<void> {
-    const result = await this.run(['image', 'rm', '--no-prune', ref]);
-    if (result.exitCode !== 0 && !isNoSuchImage(String(result.stderr))) throw clientFailure(this.client, `image rm ${ref}`, String(result.stderr));
-  }
-
-  async build(options: BuildOptions): Promise<void> {
-    const { args, env } = classicBuildArgs(options);
-    const { result, tail, lastStep } = await this.streamed(args, { env, signal: options.signal });
-    if (result.exitCode === 0 && !result.isCanceled) return;
+    writeFileSync(options.dockerfile, classicDockerfile(readFileSync(options.dockerfile, 'utf8'), options.dockerfile));
+    const iidFile = `${options.dockerfile}.iid`;
+    const { args, env } = classicBuildArgs(options, iidFile);
+    const { result, tail, steps } = await this.streamed(args, { env, signal: options.signal, step: STEP });
+    const lastStep = steps.at(-1) ?? null;
     if (result.isCanceled) throw new BuildError('the build was interrupted (SIGINT/SIGTERM)', lastStep);
-    throw buildFailure(this.client, tail, lastStep, result.exitCode);
-  }
-
-  async importTar(tarFile: string, changes: string[]): Promise<string> {
-    const args = ['image', 'import'];
-    for (const change of changes) args.push('--change', change);
-    args.push('-');
-    const result = await this.run(args, { inputFile: tarFile });
-    if (result.exitCode !== 0) throw clientFailure(this.client, 'image import', String(result.stderr));
-    return String(result.stdout).trim();
-  }
-
-  /** Registry faults are retried a few times with backoff; a lost engine is not. */
-  async push(ref: string, attempts = 4): Promise<string> {
-    let last = '';
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      const result = await this.run(['image', 'push', ref]);
-      const out = `${result.stdout}\n${result.stderr}`;
-      const digest = pushedDigest(out);
-      if (result.exitCode === 0 && digest) return digest;
-      if (isLostEngine(out)) throw new EngineError(noEngineMessage(this.client, out));
-      last = String(result.stderr || result.stdout).trim().split('\n').pop() ?? '';
-      if (attempt < attempts) {
-        const wait = 500 * 2 ** (attempt - 1);
-        console.warn(`push ${ref} failed (${last}); retrying in ${wait} ms (${attempt}/${attempts})`);
-        await new Promise((r) => setTimeout(r, wait));
-      }
-    }
-    throw new RegistryError(`Pushing ${ref} failed ${attempts} times: ${last}. Check that the registry ${ref.split('/')[0]} is up and that you are logged in ("docker login").`);
-  }
-
-  async pull(ref: string): Promise<void> {
-    const { result, tail } = await this.streamed(['image', 'pull', ref], {});
-    if (result.exitCode !== 0) throw clientFailure(this.client, `pull ${ref}`, tail.slice(-5).join('\n'));
-  }
-
-  /**
-   * Runs a long client call with its output streamed to the terminal, keeping the last lines
-   * (and, for builds, the last step line) for the error message.
-   */
-  private async streamed(args: string[], options: { env?: Record<string, string>; signal?: AbortSignal }) {
-    const child = execa(this.client, args, {
-      env: options.env,
-      reject: false,
-      all: true,
-      stdout: ['pipe', 'inherit'],
-      stderr: ['pipe', 'inherit'],
-      lines: true,
-      cancelSignal: options.signal,
-      forceKillAfterDelay: 5000,
-    });
-    let lastStep: string | null = null;
-    const tail: string[] = [];
-    for await (const line of child.iterable({ from: 'all' })) {
-      const text = String(line);
-      if (STEP.test(text)) lastStep = text;
-      tail.push(text);
-      if (tail.length > 20) tail.shift();
-    }
-    return { result: this.found(await child), tail, lastStep };
+    if (result.exitCode !== 0) throw buildFailure(this.client, tail, lastStep, result.exitCode);
+    return readFileSync(iidFile, 'utf8').trim();
   }
 }

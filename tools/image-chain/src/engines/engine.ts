@@ -1,6 +1,7 @@
 // What the chain asks of a container engine, whichever builder makes its images: one interface,
-// an implementation per builder (classic.ts), chosen in one place (index.ts). Executors and the
-// task hooks use nothing else, so errors become messages a user can act on everywhere alike.
+// an implementation per builder (buildkit.ts, classic.ts, over the client calls both share in
+// docker.ts), chosen in one place (index.ts). Executors and the task hooks use nothing else, so
+// errors become messages a user can act on everywhere alike.
 
 export interface ImageInfo {
   Id: string;
@@ -40,10 +41,15 @@ export class BuildError extends Error {
 export interface BuildOptions {
   dockerfile: string;
   context: string;
+  /** The image ID the Dockerfile's FROM ${UPSTREAM} must take, exactly; each builder passes it its own way. */
+  upstream: string;
   buildArgs: Record<string, string>;
   network: string;
   platform?: string;
-  iidFile: string;
+  /** Build every step anew, not from the builder's layer cache (IMAGE_CHAIN_NO_CACHE). */
+  noCache?: boolean;
+  /** Files for RUN steps that mount them (RUN --mount=type=secret,id=<id>), by id: never stored in the image. */
+  secrets?: Record<string, string>;
   /** Aborting it stops the build (the client is killed; the engine cancels the build). */
   signal?: AbortSignal;
 }
@@ -51,6 +57,8 @@ export interface BuildOptions {
 export interface ContainerEngine {
   /** The client binary (docker.client). */
   readonly client: string;
+  /** The builder that makes the images (docker.builder, or "classic" where BuildKit is missing). */
+  builder(): Promise<'buildkit' | 'classic'>;
   /** The network RUN steps use (docker.network). */
   readonly network: string;
   /** Inspects images by ID or name; absent ones are simply missing from the map. */
@@ -58,8 +66,8 @@ export interface ContainerEngine {
   tag(image: string, tag: string): Promise<void>;
   /** Removes a tag (or an image nobody else uses); a missing one is not an error. */
   removeTag(ref: string): Promise<void>;
-  /** Builds an image, untagged, and writes its ID to options.iidFile. */
-  build(options: BuildOptions): Promise<void>;
+  /** Builds an image, untagged; returns its ID as this engine's image store names it. */
+  build(options: BuildOptions): Promise<string>;
   /** Imports a root file system from a tar file; returns the new image ID. */
   importTar(tarFile: string, changes: string[]): Promise<string>;
   /** Pushes a tag; returns the manifest digest the registry answered. */

@@ -43,7 +43,7 @@ export function pushedDigest(output: string): string | null {
   return PUSHED_DIGEST.exec(output)?.[1] ?? null;
 }
 
-/** The error a failed build stands for, from the last lines it printed and its last step. */
+/** The classic builder's error for a failed build, from the last lines it printed and its last step. */
 export function buildFailure(client: string, tail: string[], lastStep: string | null, exitCode: number | undefined): EngineError | BuildError {
   const output = tail.join('\n');
   // No step started: the client never reached an engine.
@@ -57,4 +57,30 @@ export function buildFailure(client: string, tail: string[], lastStep: string | 
     tail[tail.length - 1] ??
     `exit code ${exitCode}`;
   return new BuildError(reason, lastStep);
+}
+
+/** BuildKit's step lines in plain progress ("#7 [stage-1 3/3] RUN ..."), not its internal ones. */
+export const BUILDKIT_STEP = /^#\d+ \[(?!internal\]|auth\])[^\]]+\] /;
+const BUILDKIT_STEP_ERROR = /^#(\d+) ERROR: /;
+const BUILDKIT_SOLVE_ERROR = /^ERROR: (?:failed to solve: )?(.*)$/;
+
+/**
+ * BuildKit's error for a failed build, from the last lines it printed and its step lines: the
+ * step that failed (with parallel stages, not always the last one started), what the step last
+ * printed, and BuildKit's reason.
+ */
+export function buildKitFailure(client: string, tail: string[], steps: string[], exitCode: number | undefined): EngineError | BuildError {
+  const output = tail.join('\n');
+  if (steps.length === 0 && LOST_ENGINE.test(output)) return new EngineError(noEngineMessage(client, tail.find((l) => LOST_ENGINE.test(l)) ?? output));
+  const failed = tail.map((l) => BUILDKIT_STEP_ERROR.exec(l)).find((m) => m);
+  const step = (failed && steps.find((s) => s.startsWith(`#${failed[1]} [`))) ?? steps.at(-1) ?? null;
+  if (!failed && LOST_DURING_BUILD.test(output)) {
+    return new EngineError(`The Docker engine stopped answering during the build${step ? ` (at "${step}")` : ''}: ${tail.find((l) => LOST_DURING_BUILD.test(l))?.replace(BUILDKIT_SOLVE_ERROR, '$1').trim()}. Start it again (bash tools/setup.sh) and rerun.`);
+  }
+  const reason = tail.map((l) => BUILDKIT_SOLVE_ERROR.exec(l)).filter((m) => m).pop()?.[1] ?? tail.at(-1) ?? `exit code ${exitCode}`;
+  // What the failing step printed last: a script's own message says more than its exit code.
+  const printed = failed ? tail.filter((l) => l.startsWith(`#${failed[1]} `) && !BUILDKIT_STEP_ERROR.test(l) && l !== step).map((l) => l.replace(/^#\d+ [0-9.]+ /, '')) : [];
+  const full = printed.find((l) => /no space left on device/i.test(l));
+  if (full) return new BuildError(full, step);
+  return new BuildError(printed.length ? `${reason}\nthe step's last output:\n${printed.slice(-5).join('\n')}` : reason, step);
 }

@@ -1,6 +1,6 @@
 // Builds one image stage FROM the exact upstream image ID (see lifecycle.ts for the steps around it).
 import type { ExecutorContext } from '@nx/devkit';
-import { appendFileSync, cpSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { globSync } from 'tinyglobby';
 import { checkDockerfile } from '../dockerfile';
@@ -10,8 +10,7 @@ import { runImageStage, type MadeImage, type StageRun } from '../lifecycle';
 import type { DockerBuildOptions } from '../options';
 import { presentImage } from '../presence';
 import { checkRequirementsLock } from '../requirements-lock';
-import { UPSTREAM_ARG } from '../stage';
-import { BUILD_CA_ARG, hostExtraCas } from '../build-ca';
+import { BUILD_CA_SECRET, hostExtraCas } from '../build-ca';
 
 export default async function dockerBuild(options: DockerBuildOptions, context: ExecutorContext): Promise<{ success: boolean }> {
   return runImageStage(options, context, (run) => build(options, run));
@@ -29,7 +28,7 @@ async function build(options: DockerBuildOptions, { project, root, engine, work,
 
   // Refuse a Dockerfile that does not build FROM the chain before any build starts.
   const facts = checkDockerfile(readFileSync(join(root, options.dockerfile), 'utf8'), options.dockerfile);
-  const extraCas = facts.args.has(BUILD_CA_ARG) ? hostExtraCas() : null;
+  const extraCas = facts.secrets.has(BUILD_CA_SECRET) ? hostExtraCas() : null;
   // A lock that does not hold exactly the stage's pins would install other versions than the
   // versions file says (or fail on hashes of the wrong files): refuse it before building.
   if (options.requirementsLock) checkRequirementsLock(root, options.requirementsLock);
@@ -47,18 +46,23 @@ async function build(options: DockerBuildOptions, { project, root, engine, work,
   }
   const [upstream, revision] = await Promise.all([upstreamReady, revisionReady]);
 
-  const iidFile = join(work, 'image.iid');
   const dockerfile = join(staged, options.dockerfile.slice(options.context.length + 1));
   appendFileSync(dockerfile, `\n${labelInstruction({ ...options.labels, 'org.opencontainers.image.revision': revision })}\n`);
   console.log(`Building ${project} FROM ${options.upstream} (${upstream.image.slice(0, 19)})`);
-  await engine.build({
+  // The certificates go in a file beside the context, never into it: the build mounts them as a secret.
+  const secrets: Record<string, string> = {};
+  if (extraCas) writeFileSync((secrets[BUILD_CA_SECRET] = join(work, `${BUILD_CA_SECRET}.pem`)), extraCas, { mode: 0o600 });
+  const image = await engine.build({
     dockerfile,
     context: staged,
-    buildArgs: { [UPSTREAM_ARG]: upstream.image, ...options.buildArgs, ...(extraCas ? { [BUILD_CA_ARG]: extraCas } : {}) },
+    upstream: upstream.image,
+    buildArgs: options.buildArgs,
     network: engine.network,
     platform: options.platform,
-    iidFile,
+    secrets,
+    // A fresh build (new apt and security updates, say) gives a new ID, so what is built FROM it rebuilds too.
+    noCache: process.env.IMAGE_CHAIN_NO_CACHE === 'true',
     signal,
   });
-  return { image: readFileSync(iidFile, 'utf8').trim(), upstream: { project: upstream.project, image: upstream.image, info: upstream.info } };
+  return { image, upstream: { project: upstream.project, image: upstream.image, info: upstream.info } };
 }

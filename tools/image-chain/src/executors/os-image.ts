@@ -9,6 +9,7 @@ import { labelInstruction, type ContainerEngine } from '../engines/engine';
 import { lastCommitTouching } from '../git';
 import { runImageStage, type MadeImage, type StageRun } from '../lifecycle';
 import type { OsImageOptions } from '../options';
+import { UPSTREAM_ARG } from '../stage';
 
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -49,11 +50,11 @@ async function bootstrap(engine: ContainerEngine, os: OsImageOptions['os'], labe
 
 async function fromRegistry(engine: ContainerEngine, image: string, labels: Record<string, string>, work: string): Promise<string> {
   await engine.pull(image);
-  // A one-line build adds our labels; FROM by digest keeps the pin exact.
-  writeFileSync(join(work, 'Dockerfile'), `FROM ${image}\n${labelInstruction(labels)}\n`);
-  const iidFile = join(work, 'iid');
-  await engine.build({ dockerfile: join(work, 'Dockerfile'), context: work, buildArgs: {}, network: 'default', iidFile });
-  return readFileSync(iidFile, 'utf8').trim();
+  // A one-line build adds our labels, FROM the image the pinned digest gave (by its ID, as every stage).
+  const pulled = (await engine.inspect([image])).get(image);
+  if (!pulled) throw new Error(`the engine has no ${image} after pulling it`);
+  writeFileSync(join(work, 'Dockerfile'), `ARG ${UPSTREAM_ARG}\nFROM \${${UPSTREAM_ARG}}\n${labelInstruction(labels)}\n`);
+  return engine.build({ dockerfile: join(work, 'Dockerfile'), context: work, upstream: pulled.Id, buildArgs: {}, network: 'default' });
 }
 
 export default async function osImage(options: OsImageOptions, context: ExecutorContext): Promise<{ success: boolean }> {
