@@ -1,13 +1,15 @@
 // Benchmark: `nx run extension:docker-build` against the manual README steps (wheel build, then
-// `docker build` of each stage with the same Dockerfiles, contexts and build args), in one run
-// on one engine. Scenarios: a no-op with a warm engine, a one-line change in the Python
-// package, a change only in the extension Dockerfile. Prints medians and ratios and writes
-// them into docs/benchmarks.md.
+// a build of each stage with the same Dockerfiles, contexts and build args), in one run on one
+// engine, on each builder (BuildKit and the classic one) side by side. Scenarios: the cold build
+// of the whole chain (nx only: every step built anew), a no-op with a warm engine, a one-line
+// change in the Python package, a change only in the extension Dockerfile. Prints medians and
+// ratios and writes them into docs/benchmarks.md.
 //
-//   tools/node/env.sh node -r @swc-node/register bench/chain.ts [--runs 3] [--only 'RUN echo']
+//   tools/node/env.sh node -r @swc-node/register bench/chain.ts [--runs 3] [--only 'RUN echo'] [--builder buildkit|classic]
 //
 // It works in a copy of the workspace (its Nx cache and records copied along), so the tree you
 // work in is never edited.
+import { execa } from 'execa';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readRecord } from '../tools/image-chain/src/record';
@@ -18,15 +20,53 @@ export { writeSection } from './common';
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 3;
 // --only TEXT: just the scenarios whose name contains TEXT (for a quick look; docs/benchmarks.md is left alone).
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+type Builder = 'buildkit' | 'classic';
+const builders: Builder[] = process.argv.includes('--builder') ? [process.argv[process.argv.indexOf('--builder') + 1] as Builder] : ['buildkit', 'classic'];
+
+interface Result {
+  builder: Builder;
+  /** Seconds of a cold nx build of the whole chain (the OS image reused). */
+  cold: number | null;
+  rows: string[];
+}
 
 async function main(): Promise<void> {
+  const results: Result[] = [];
+  for (const builder of builders) results.push(await benchBuilder(builder));
+  if (only) return;
+  const cold = Object.fromEntries(results.map((r) => [r.builder, r.cold]));
+  const section = [
+    '## Chain: nx against the manual steps, on each builder',
+    '',
+    `Measured ${new Date().toISOString().slice(0, 10)} on this 2-core machine (Docker ${await engineVersion()}, the engine's own image store) with Node ${process.versions.node} and Nx ${nxVersion()}, ${runs} runs per side and scenario (the sides take turns going first), medians; ratio = nx / manual on the same builder (lower is better).`,
+    `Reproduce: \`tools/node/env.sh node -r @swc-node/register bench/chain.ts --runs ${runs}\`.`,
+    '',
+    '| builder | scenario | nx run extension:docker-build | manual README steps | ratio | image stages nx ran |',
+    '|---|---|---|---|---|---|',
+    ...results.flatMap((r) => r.rows),
+    '',
+    ...(cold.buildkit && cold.classic
+      ? [`Cold build of the whole chain (\`IMAGE_CHAIN_NO_CACHE=true\`, every step anew, the OS image reused), nx: BuildKit ${cold.buildkit.toFixed(0)} s, classic ${cold.classic.toFixed(0)} s, ratio ${(cold.buildkit / cold.classic).toFixed(2)}.`, '']
+      : []),
+    'Targets: BuildKit\'s cold build at most 0.9x the classic builder\'s; no-op at most 1.5 s with zero docker builds; the change scenarios at most 1.1x the manual steps on the same builder.',
+  ].join('\n');
+  writeSection('chain', section);
+}
+
+async function benchBuilder(builder: Builder): Promise<Result> {
   const ws = await copyWorkspace({ withCache: true });
+  const versions = join(ws, 'images/versions.json');
+  const config = JSON.parse(readFileSync(versions, 'utf8'));
+  config.docker.builder = builder;
+  writeFileSync(versions, `${JSON.stringify(config, null, 2)}\n`);
   const nx = nxIn(ws);
-  console.log(`bench workspace: ${ws}; warming up (builds whatever the copied cache lacks)`);
+  console.log(`bench workspace (${builder}): ${ws}; warming up (builds whatever the copied cache lacks)`);
   await nx('run', 'extension:docker-build');
+  const cold = only ? null : await timed(() => nxIn(ws, { IMAGE_CHAIN_NO_CACHE: 'true' })('run', 'extension:docker-build', '--skip-nx-cache'));
+  if (cold) console.log(`${builder}: cold build of the whole chain ${cold.toFixed(1)} s`);
 
   // The manual README steps: the same Dockerfiles, contexts and rendered build args.
-  const manual = manualChain(ws, readRecord(ws, 'os').image);
+  const manual = manualChain(ws, readRecord(ws, 'os').image, { builder });
   await manual(); // warm the manual side's layer cache too
 
   // Edits unique to this invocation: the engine's layer cache outlives a run, and an edit made
@@ -80,27 +120,17 @@ async function main(): Promise<void> {
         await ourTurn();
       }
     }
-    const row = `| ${scenario.name} | ${median(ours).toFixed(2)} s | ${median(theirs).toFixed(2)} s | ${(median(ours) / median(theirs)).toFixed(2)} | ${builds} |`;
+    const row = `| ${builder} | ${scenario.name} | ${median(ours).toFixed(2)} s | ${median(theirs).toFixed(2)} s | ${(median(ours) / median(theirs)).toFixed(2)} | ${builds} |`;
     console.log(row);
     if (only) console.log(`  nx runs: ${ours.map((t) => t.toFixed(2)).join(' ')}; manual runs: ${theirs.map((t) => t.toFixed(2)).join(' ')}`);
     rows.push(row);
   }
   rmSync(ws, { recursive: true, force: true });
-  if (only) return;
+  return { builder, cold, rows };
+}
 
-  const section = [
-    '## Chain: nx against the manual steps',
-    '',
-    `Measured ${new Date().toISOString().slice(0, 10)} on this 2-core machine with Node ${process.versions.node} and Nx ${nxVersion()}, ${runs} runs per side and scenario (the sides take turns going first), medians; ratio = nx / manual (lower is better).`,
-    `Reproduce: \`tools/node/env.sh node -r @swc-node/register bench/chain.ts --runs ${runs}\`.`,
-    '',
-    '| scenario | nx run extension:docker-build | manual README steps | ratio | image stages nx ran |',
-    '|---|---|---|---|---|',
-    ...rows,
-    '',
-    'Targets (issue "image chain"): no-op at most 1.5 s with zero docker builds; the change scenarios at most 1.1x the manual steps.',
-  ].join('\n');
-  writeSection('chain', section);
+async function engineVersion(): Promise<string> {
+  return String((await execa('docker', ['version', '--format', '{{.Server.Version}}'])).stdout).trim();
 }
 
 function nxVersion(): string {

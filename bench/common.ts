@@ -8,6 +8,7 @@ import { basename, join, resolve } from 'node:path';
 import { globSync } from 'tinyglobby';
 import { labelInstruction } from '../tools/image-chain/src/engines/engine';
 import { hostExtraCas } from '../tools/image-chain/src/build-ca';
+import { classicDockerfile } from '../tools/image-chain/src/engines/classic';
 import { lastCommitTouching } from '../tools/image-chain/src/git';
 import { loadConfig } from '../tools/image-chain/src/config';
 import { buildChainModel, dockerfileOptions } from '../tools/image-chain/src/model';
@@ -104,12 +105,20 @@ export function tagOf(ws: string, project: string): string {
 
 /**
  * The manual README steps for the default line after the OS image: `python -m build` of the
- * wheel, then `docker build` of base, final and extension FROM the previous image's ID, with the
- * build contexts the executor stages (stage folder, the line's files over it, the wheel), the
- * rendered build args, the host's extra CAs and the same OCI labels. dockerEnv picks the engine (DOCKER_HOST).
- * Returns a runner resolving to the extension image ID; onStage gets each step's seconds.
+ * wheel, then a build of base, final and extension FROM the previous image, with the build
+ * contexts the executor stages (stage folder, the line's files over it, the wheel), the rendered
+ * build args, the host's extra CAs and the same OCI labels, on `builder`: BuildKit
+ * (`docker buildx build`, FROM the previous stage's tag, as a person would) or the classic
+ * builder (`docker build`, FROM the previous image's ID). dockerEnv picks the engine
+ * (DOCKER_HOST). Returns a runner resolving to the extension image ID; onStage gets each step's
+ * seconds.
  */
-export function manualChain(ws: string, osImage: string, options: { dockerEnv?: Record<string, string>; onStage?: (stage: string, seconds: number) => void } = {}): () => Promise<string> {
+export function manualChain(
+  ws: string,
+  osImage: string,
+  options: { builder?: 'buildkit' | 'classic'; dockerEnv?: Record<string, string>; onStage?: (stage: string, seconds: number) => void } = {},
+): () => Promise<string> {
+  const builder = options.builder ?? 'buildkit';
   const config = loadConfig(ws);
   const model = buildChainModel(ws, CHAIN_STAGES.map((s) => `images/${s}/stage.json`), config, 'images/versions.json');
   const cas = hostExtraCas();
@@ -120,41 +129,52 @@ export function manualChain(ws: string, osImage: string, options: { dockerEnv?: 
     options.onStage?.(stage, s);
     return result;
   };
+  const tag = (stage: string) => `bench-manual-${builder}-${stage}`;
   return async () => {
     const pkg = join(ws, 'packages/sagemaker-sklearn-container');
     await lap('wheel', async () => {
       rmSync(join(pkg, 'dist'), { recursive: true, force: true });
       await execa('python3', ['-m', 'build', '--wheel', '--no-isolation', '--outdir', 'dist', '.'], { cwd: pkg, env: { ...env, SOURCE_DATE_EPOCH: '315532800' } });
     });
-    let upstream = osImage;
+    await execa('docker', ['tag', osImage, tag('os')], { env });
+    let upstream = 'os';
+    let image = osImage;
     for (const stage of ['base', 'final', 'extension']) {
       const o = dockerfileOptions(model.images.find((i) => i.name === stage)!);
-      upstream = await lap(stage, async () => {
+      image = await lap(stage, async () => {
         // The context as the executor stages it: the stage folder without lines/, the line's files over it, artifacts.
         const context = mkdtempSync(join(tmpdir(), `bench-manual-${stage}-`));
         try {
-          cpSync(join(ws, o.context), context, { recursive: true, filter: (src) => !src.startsWith(join(ws, o.context, 'lines')) });
-          if (o.lineDir && existsSync(join(ws, o.lineDir))) cpSync(join(ws, o.lineDir), context, { recursive: true });
+          cpSync(join(ws, o.context), join(context, 'ctx'), { recursive: true, filter: (src) => !src.startsWith(join(ws, o.context, 'lines')) });
+          if (o.lineDir && existsSync(join(ws, o.lineDir))) cpSync(join(ws, o.lineDir), join(context, 'ctx'), { recursive: true });
           for (const a of o.artifacts) {
-            for (const file of globSync(a.files, { cwd: ws })) cpSync(join(ws, file), join(context, a.into, basename(file)));
+            for (const file of globSync(a.files, { cwd: ws })) cpSync(join(ws, file), join(context, 'ctx', a.into, basename(file)));
           }
-          const dockerfile = join(context, o.dockerfile.slice(o.context.length + 1));
+          const dockerfile = join(context, 'ctx', o.dockerfile.slice(o.context.length + 1));
           // The same image as nx builds: its OCI labels in one LABEL step, as nx adds them
           // (`docker build --label` would cost the classic builder one step per label).
           const revision = await lastCommitTouching(ws, o.revisionPaths);
           appendFileSync(dockerfile, `\n${labelInstruction({ ...o.labels, 'org.opencontainers.image.revision': revision })}\n`);
-          const args = ['build', '--network', 'host', '-q', '-f', dockerfile, '-t', `bench-manual-${stage}`, '--build-arg', `UPSTREAM=${upstream}`];
+          const iid = join(context, 'iid');
+          const from = builder === 'classic' ? image : tag(upstream);
+          const args = builder === 'classic' ? ['build'] : ['buildx', 'build', '--provenance=false'];
+          args.push('--network', 'host', '-q', '--iidfile', iid, '-f', dockerfile, '-t', tag(stage), '--build-arg', `UPSTREAM=${from}`);
           for (const [k, v] of Object.entries(o.buildArgs)) args.push('--build-arg', `${k}=${v}`);
-          if (cas) args.push('--build-arg', `BUILD_CA_CERT_B64=${cas}`);
-          args.push(context);
-          const r = await execa('docker', args, { env: { ...env, DOCKER_BUILDKIT: '0' } });
-          return String(r.stdout).trim().split('\n').pop()!;
+          if (cas && builder === 'buildkit') {
+            writeFileSync(join(context, 'ca.pem'), cas);
+            args.push('--secret', `id=build-ca,src=${join(context, 'ca.pem')}`);
+          }
+          args.push(join(context, 'ctx'));
+          if (builder === 'classic') writeFileSync(dockerfile, classicDockerfile(readFileSync(dockerfile, 'utf8'), dockerfile));
+          await execa('docker', args, { env: { ...env, DOCKER_BUILDKIT: builder === 'classic' ? '0' : '1' } });
+          return readFileSync(iid, 'utf8').trim();
         } finally {
           rmSync(context, { recursive: true, force: true });
         }
       });
+      upstream = stage;
     }
-    return upstream;
+    return image;
   };
 }
 

@@ -28,8 +28,23 @@ export interface Untagger {
   removeTag(ref: string): Promise<void>;
 }
 
-/** Takes `ref` off its image unless it is the image's last tag (the image would go with it). */
+/** The repository of "repo:tag" or "repo@digest" (a registry's port is not a tag). */
+function repositoryOf(name: string): string {
+  const at = name.indexOf('@');
+  if (at >= 0) return name.slice(0, at);
+  const colon = name.lastIndexOf(':');
+  return colon > name.lastIndexOf('/') ? name.slice(0, colon) : name;
+}
+
+/**
+ * Takes `ref` off its image unless the image would go with it: Docker deletes an image with its
+ * last name, a tag or a digest reference in another repository (those in the same repository go
+ * with the tag).
+ */
 export async function untagKeepingImage(engine: Untagger, ref: string): Promise<void> {
-  const tags = (await engine.inspect([ref])).get(ref)?.RepoTags ?? [];
-  if (tags.length > 1) await engine.removeTag(ref);
+  const info = (await engine.inspect([ref])).get(ref);
+  if (!info) return;
+  const repository = repositoryOf(ref);
+  const others = [...(info.RepoTags ?? []).filter((t) => t !== ref), ...(info.RepoDigests ?? []).filter((d) => repositoryOf(d) !== repository)];
+  if (others.length > 0) await engine.removeTag(ref);
 }

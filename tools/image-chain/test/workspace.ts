@@ -29,6 +29,9 @@ export interface NxRun {
 
 let counter = 0;
 
+/** The builder the test project runs its suites on (vitest.config.mts). */
+export const BUILDER: 'buildkit' | 'classic' = process.env.IMAGE_CHAIN_TEST_BUILDER === 'classic' ? 'classic' : 'buildkit';
+
 export class Workspace {
   readonly prefix: string;
   constructor(readonly dir: string, prefix: string) {
@@ -48,9 +51,7 @@ export class Workspace {
     ws.edit('images/versions.json', (text) =>
       text.replaceAll('@@OS_IMAGE@@', inject('fixtureOsImage')).replaceAll('@@PREFIX@@', prefix),
     );
-    // The builder a test project runs its suites on (vitest.config.mts).
-    const builder = process.env.IMAGE_CHAIN_TEST_BUILDER;
-    if (builder) ws.editJson('images/versions.json', (c) => { c.docker.builder = builder; });
+    ws.editJson('images/versions.json', (c) => { c.docker.builder = BUILDER; });
     ws.relock();
     await ws.git('init', '-q', '-b', 'main');
     await ws.git('add', '-A');

@@ -53,7 +53,7 @@ describe('faults', () => {
     engineB = await startSecondEngine();
     const env = { DOCKER_HOST: engineB.host };
     ws.edit('images/base/Dockerfile', (t) => `${t}RUN echo slow-step && sleep 15\n`);
-    const run = startRun(ws, env, /Step \d+\/\d+ : RUN echo slow-step/);
+    const run = startRun(ws, env, /RUN echo slow-step/);
     await run.seen;
     await new Promise((r) => setTimeout(r, 1000));
     await engineB.kill();
@@ -73,7 +73,7 @@ describe('faults', () => {
   it('Ctrl-C during a build: the docker client and the build stop, no tag, no record; the rerun completes', async () => {
     ws.edit('images/final/Dockerfile', (t) => `${t}RUN echo interrupt-me && sleep 30\n`);
     const tagBefore = await imageId(`${ws.prefix}-final:1.4-2-cpu-py3`);
-    const run = startRun(ws, {}, /Step \d+\/\d+ : RUN echo interrupt-me/);
+    const run = startRun(ws, {}, /RUN echo interrupt-me/);
     await run.seen;
     await new Promise((r) => setTimeout(r, 1000));
     process.kill(-run.child.pid!, 'SIGINT');
