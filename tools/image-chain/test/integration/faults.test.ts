@@ -71,7 +71,10 @@ describe('faults', () => {
   });
 
   it('Ctrl-C during a build: the docker client and the build stop, no tag, no record; the rerun completes', async () => {
-    ws.edit('images/final/Dockerfile', (t) => `${t}RUN echo interrupt-me && sleep 30\n`);
+    // A step of its own (no builder has it cached), that the rerun must run anew: an engine
+    // that went on with the interrupted step would have it cached by then.
+    const step = `RUN echo interrupt-me-${Date.now().toString(36)} && sleep 12\n`;
+    ws.edit('images/final/Dockerfile', (t) => `${t}${step}`);
     const tagBefore = await imageId(`${ws.prefix}-final:1.4-2-cpu-py3`);
     const run = startRun(ws, {}, /RUN echo interrupt-me/);
     await run.seen;
@@ -81,17 +84,20 @@ describe('faults', () => {
     expect(result.exitCode).not.toBe(0);
     // Give the engine a moment to cancel the build, then look for anything left running.
     await new Promise((r) => setTimeout(r, 3000));
-    const clients = await execa('pgrep', ['-f', `image-chain-final-`], { reject: false });
-    expect(String(clients.stdout).trim()).toBe('');
+    // Nothing of the run's process group is left (the docker client, buildx, nx's workers).
+    const left = await execa('pgrep', ['-a', '-g', String(run.child.pid)], { reject: false });
+    expect(String(left.stdout).trim()).toBe('');
     const running = String((await execa('docker', ['ps', '--format', '{{.Command}}'])).stdout);
     expect(running).not.toMatch(/interrupt-me/);
     expect(await imageId(`${ws.prefix}-final:1.4-2-cpu-py3`)).toBe(tagBefore);
     expect(ws.exists('dist/images/final/image.json')).toBe(false);
 
-    ws.edit('images/final/Dockerfile', (t) => t.replace('RUN echo interrupt-me && sleep 30\n', ''));
     const again = await ws.nx(['run', 'extension:docker-build']);
     expect(again.code, again.output).toBe(0);
+    const echoed = step.slice('RUN echo '.length, step.indexOf(' &&'));
+    expect(again.output, 'the interrupted step runs anew').toMatch(new RegExp(`^(#\\d+ [\\d.]+ )?${echoed}\\s*$`, 'm'));
     await expectChainAsRecorded(ws);
+    ws.edit('images/final/Dockerfile', (t) => t.replace(step, ''));
   });
 
   it('two runs at once in one workspace: both end well, one waits for the other, tags and records agree', async () => {
