@@ -6,6 +6,10 @@ describe('a stage Dockerfile', () => {
     const facts = checkDockerfile('ARG UPSTREAM\nFROM ${UPSTREAM}\nARG SKLEARN_VERSION\nRUN echo $SKLEARN_VERSION\n', 'images/base/Dockerfile');
     expect([...facts.args].sort()).toEqual(['SKLEARN_VERSION', 'UPSTREAM']);
   });
+  it('lists the build secrets its RUN steps mount (an id, or the target\'s file name)', () => {
+    const text = 'ARG UPSTREAM\nFROM ${UPSTREAM}\nRUN --mount=type=secret,id=build-ca pip install x\nRUN --mount=type=secret,target=/run/secrets/token --mount=type=cache,target=/root/.cache true\nRUN echo --mount=type=secret,id=no\n';
+    expect([...checkDockerfile(text, 'f').secrets].sort()).toEqual(['build-ca', 'token']);
+  });
   it('may use builder stages of its own', () => {
     expect(() => checkDockerfile('ARG UPSTREAM\nFROM ${UPSTREAM} AS build\nRUN make\nFROM build\n', 'f')).not.toThrow();
   });

@@ -1,7 +1,7 @@
 // Reads a stage's Dockerfile before anything is built: it must take its base image from the
 // chain (ARG UPSTREAM, then FROM ${UPSTREAM}), so no stage can silently build FROM a mutable
 // tag or a registry image of its own.
-import { DockerfileParser, type Flag, type Instruction } from 'dockerfile-ast';
+import { DockerfileParser, type Dockerfile, type Flag, type Instruction } from 'dockerfile-ast';
 import { ConfigError } from './config';
 import { UPSTREAM_ARG } from './stage';
 
@@ -14,6 +14,27 @@ export interface DockerfileFacts {
 
 function where(file: string, instruction: Instruction): string {
   return `${file}:${instruction.getRange().start.line + 1}`;
+}
+
+/** One RUN --mount flag: its type (BuildKit's default, bind, when none is given), its id, where it stands. */
+export interface RunMount {
+  type: string;
+  /** A secret's id (BuildKit's default: the target's file name). */
+  id: string | null;
+  range: ReturnType<Flag['getRange']>;
+}
+
+export function runMounts(dockerfile: Dockerfile): RunMount[] {
+  const mounts: RunMount[] = [];
+  for (const instruction of dockerfile.getInstructions()) {
+    if (instruction.getKeyword() !== 'RUN') continue;
+    for (const flag of (instruction as unknown as { getFlags(): Flag[] }).getFlags()) {
+      if (flag.getName() !== 'mount') continue;
+      const id = flag.getOption('id')?.getValue() ?? flag.getOption('target')?.getValue()?.split('/').pop() ?? null;
+      mounts.push({ type: flag.getOption('type')?.getValue() ?? 'bind', id, range: flag.getRange() });
+    }
+  }
+  return mounts;
 }
 
 export function checkDockerfile(text: string, file: string): DockerfileFacts {
@@ -38,20 +59,11 @@ export function checkDockerfile(text: string, file: string): DockerfileFacts {
   }
   if (!usesUpstream) throw new ConfigError(`${file}: no FROM uses \${${UPSTREAM_ARG}}`);
   const args = new Set<string>();
-  const secrets = new Set<string>();
   for (const instruction of dockerfile.getInstructions()) {
-    if (instruction.getKeyword() === 'ARG') {
-      const name = (instruction as unknown as { getProperty(): { getName(): string } | null }).getProperty()?.getName();
-      if (name) args.add(name);
-    }
-    if (instruction.getKeyword() === 'RUN') {
-      for (const flag of (instruction as unknown as { getFlags(): Flag[] }).getFlags()) {
-        if (flag.getName() !== 'mount' || flag.getOption('type')?.getValue() !== 'secret') continue;
-        // BuildKit's default id is the target's file name.
-        const id = flag.getOption('id')?.getValue() ?? flag.getOption('target')?.getValue()?.split('/').pop();
-        if (id) secrets.add(id);
-      }
-    }
+    if (instruction.getKeyword() !== 'ARG') continue;
+    const name = (instruction as unknown as { getProperty(): { getName(): string } | null }).getProperty()?.getName();
+    if (name) args.add(name);
   }
+  const secrets = new Set(runMounts(dockerfile).filter((m) => m.type === 'secret' && m.id).map((m) => m.id!));
   return { args, secrets };
 }

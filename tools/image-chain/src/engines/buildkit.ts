@@ -36,16 +36,12 @@ export function builtImageId(metadata: Record<string, unknown>): string | null {
 }
 
 export class BuildKitEngine extends DockerEngine {
-  private available?: Promise<boolean>;
-
-  /** BuildKit where the client has buildx, else the classic builder (asked once per process). */
-  async builder(): Promise<'buildkit' | 'classic'> {
-    this.available ??= this.run(['buildx', 'version']).then((r) => r.exitCode === 0);
-    return (await this.available) ? 'buildkit' : 'classic';
-  }
+  private buildx?: Promise<boolean>;
 
   async build(options: BuildOptions): Promise<string> {
-    if ((await this.builder()) === 'classic') {
+    // Asked once per process.
+    this.buildx ??= this.run(['buildx', 'version']).then((r) => r.exitCode === 0);
+    if (!(await this.buildx)) {
       console.warn(`WARNING: "${this.client} buildx" is not installed, so this build uses the classic builder, which Docker deprecated. Install docker-buildx (bash tools/setup.sh on Debian), or set "docker.builder" to "classic" in images/versions.json to say so.`);
       return new ClassicEngine(this.client, this.network).build(options);
     }

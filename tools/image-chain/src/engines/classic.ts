@@ -4,11 +4,12 @@
 // mount never changes what a step leaves in its layer, and a secret mount with no secret given is
 // absent under BuildKit too); a build that needs a secret is refused, never done by leaving the
 // secret in the image.
-import { DockerfileParser, type Flag } from 'dockerfile-ast';
+import { DockerfileParser } from 'dockerfile-ast';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { BuildError, type BuildOptions } from './engine';
 import { DockerEngine } from './docker';
 import { buildFailure } from './failures';
+import { runMounts } from '../dockerfile';
 import { UPSTREAM_ARG } from '../stage';
 
 /** The client's arguments and environment for a build. No tag: the image is known by its ID until the run ends. */
@@ -30,21 +31,14 @@ const DROPPABLE_MOUNTS = new Set(['cache', 'secret']);
  * Any other mount (a bind from another stage, say) changes what the step sees: refused.
  */
 export function classicDockerfile(text: string, file: string): string {
-  const parsed = DockerfileParser.parse(text);
   const lines = text.split('\n');
   const cuts: { line: number; start: number; end: number }[] = [];
-  for (const instruction of parsed.getInstructions()) {
-    if (instruction.getKeyword() !== 'RUN') continue;
-    for (const flag of (instruction as unknown as { getFlags(): Flag[] }).getFlags()) {
-      if (flag.getName() !== 'mount') continue;
-      const type = flag.getOption('type')?.getValue() ?? 'bind';
-      const { start, end } = flag.getRange();
-      if (!DROPPABLE_MOUNTS.has(type)) {
-        throw new BuildError(`${file}:${start.line + 1}: "RUN --mount=type=${type}" needs BuildKit; set "docker.builder" to "buildkit" in images/versions.json (and install docker-buildx)`, null);
-      }
-      if (start.line !== end.line) throw new BuildError(`${file}:${start.line + 1}: write each RUN --mount flag on one line`, null);
-      cuts.push({ line: start.line, start: start.character, end: end.character });
+  for (const { type, range: { start, end } } of runMounts(DockerfileParser.parse(text))) {
+    if (!DROPPABLE_MOUNTS.has(type)) {
+      throw new BuildError(`${file}:${start.line + 1}: "RUN --mount=type=${type}" needs BuildKit; set "docker.builder" to "buildkit" in images/versions.json (and install docker-buildx)`, null);
     }
+    if (start.line !== end.line) throw new BuildError(`${file}:${start.line + 1}: write each RUN --mount flag on one line`, null);
+    cuts.push({ line: start.line, start: start.character, end: end.character });
   }
   // Right to left, so that earlier cuts on a line keep their positions.
   for (const cut of cuts.sort((a, b) => b.line - a.line || b.start - a.start)) {
@@ -58,10 +52,6 @@ export function classicDockerfile(text: string, file: string): string {
 const STEP = /^Step \d+\/\d+ : /;
 
 export class ClassicEngine extends DockerEngine {
-  async builder(): Promise<'classic'> {
-    return 'classic';
-  }
-
   async build(options: BuildOptions): Promise<string> {
     if (Object.keys(options.secrets ?? {}).length) {
       throw new BuildError(

@@ -11,7 +11,6 @@ export abstract class DockerEngine implements ContainerEngine {
     readonly network = 'host',
   ) {}
 
-  abstract builder(): Promise<'buildkit' | 'classic'>;
   abstract build(options: BuildOptions): Promise<string>;
 
   protected async run(args: string[], options: { inputFile?: string; env?: Record<string, string> } = {}) {

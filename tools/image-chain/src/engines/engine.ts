@@ -57,8 +57,6 @@ export interface BuildOptions {
 export interface ContainerEngine {
   /** The client binary (docker.client). */
   readonly client: string;
-  /** The builder that makes the images (docker.builder, or "classic" where BuildKit is missing). */
-  builder(): Promise<'buildkit' | 'classic'>;
   /** The network RUN steps use (docker.network). */
   readonly network: string;
   /** Inspects images by ID or name; absent ones are simply missing from the map. */
