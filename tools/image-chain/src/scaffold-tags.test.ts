@@ -15,21 +15,21 @@ function engineWithTags(tags: string[], digests: string[] = []) {
 
 describe('scaffold tags', () => {
   it('a build\'s upstream tag and a push\'s content tag are scaffolding; release tags are not', () => {
-    expect(isScaffoldTag(upstreamTag(ID, '0badcafe'))).toBe(true);
+    expect(isScaffoldTag(upstreamTag(ID))).toBe(true);
     expect(isScaffoldTag(contentTag('127.0.0.1:5000/prefix', 'base', ID))).toBe(true);
     expect(isScaffoldTag('preprod-sklearn:1.4-2-cpu-py3')).toBe(false);
     expect(isScaffoldTag('sagemaker-scikit-learn:extension-2.5.0-2-cpu-py3')).toBe(false);
   });
 
   it('taken off where the image keeps another tag', async () => {
-    const ref = upstreamTag(ID, '1');
+    const ref = upstreamTag(ID);
     const { engine, removed } = engineWithTags(['sklearn-base:1.4-2-cpu-py3', ref]);
     await untagKeepingImage(engine, ref);
     expect(removed).toEqual([ref]);
   });
 
   it('taken off where the image keeps a digest reference of another repository (an image pulled by digest)', async () => {
-    const ref = upstreamTag(ID, '1');
+    const ref = upstreamTag(ID);
     const { engine, removed } = engineWithTags([ref], [`127.0.0.1:5000/fixture-os@sha256:${'b'.repeat(64)}`]);
     await untagKeepingImage(engine, ref);
     expect(removed).toEqual([ref]);
@@ -43,7 +43,7 @@ describe('scaffold tags', () => {
   });
 
   it('left on an image it is the only name of (Docker would delete the image with it)', async () => {
-    const ref = upstreamTag(ID, '1');
+    const ref = upstreamTag(ID);
     const { engine, removed } = engineWithTags([ref]);
     await untagKeepingImage(engine, ref);
     expect(removed).toEqual([]);

@@ -1,14 +1,17 @@
 // Names the chain puts on an image only while a step needs one: BuildKit's FROM (it cannot build
 // FROM an image ID) and a push (a push needs a tag). Docker deletes an image together with its
-// last tag, and chain images carry no tag until the run ends, so such a name is taken off only
-// where the image keeps another; the rest go when the run's tags are applied (tagging.ts).
+// last tag, and chain images carry no tag until the run ends. A push's name is taken off at once
+// where the image keeps another name (one build pushes one image). A build's upstream name is
+// shared by the builds FROM that image, which may run at once, so it stays until the run's tags
+// are applied (tagging.ts): taking it off in one build could take the image's last name away
+// while another build removes its own.
 import type { ImageInfo } from './engines/engine';
 
 const UPSTREAM_REPOSITORY = 'image-chain-upstream';
 
-/** A build's name for its upstream: the full ID, and a nonce so that no other build takes it off. */
-export function upstreamTag(imageId: string, nonce: string): string {
-  return `${UPSTREAM_REPOSITORY}:${imageId.replace(/^sha256:/, '')}-${nonce}`;
+/** The name builds FROM an image give it: its full ID, so it never names other content. */
+export function upstreamTag(imageId: string): string {
+  return `${UPSTREAM_REPOSITORY}:${imageId.replace(/^sha256:/, '')}`;
 }
 
 /** The tag a build pushes under: derived from the image ID, so it never moves to other content. */

@@ -1,16 +1,16 @@
 // BuildKit through the client's buildx plugin, on the engine's own (docker driver) builder, so
 // images land in the engine's store. BuildKit cannot build FROM an image ID (moby/buildkit#2204):
-// the upstream gets a tag of its own for the build, named after its full ID (scaffold-tags.ts),
-// and the layers check (lifecycle.ts) proves the result extends exactly that image. Secrets reach only the RUN steps
+// the upstream gets a name derived from its full ID (scaffold-tags.ts; taken off when the run's
+// tags are applied), and the layers check (lifecycle.ts) proves the result extends exactly that
+// image. Secrets reach only the RUN steps
 // that mount them. Where the client has no buildx, builds fall back to the classic builder with
 // a warning.
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { BuildError, EngineError, type BuildOptions } from './engine';
 import { ClassicEngine } from './classic';
 import { DockerEngine } from './docker';
 import { buildKitFailure, BUILDKIT_STEP } from './failures';
-import { untagKeepingImage, upstreamTag } from '../scaffold-tags';
+import { upstreamTag } from '../scaffold-tags';
 import { UPSTREAM_ARG } from '../stage';
 
 /** The client's arguments for a build: untagged, no attestations (they would record the host), the image's digest in metadataFile. */
@@ -45,20 +45,16 @@ export class BuildKitEngine extends DockerEngine {
       console.warn(`WARNING: "${this.client} buildx" is not installed, so this build uses the classic builder, which Docker deprecated. Install docker-buildx (bash tools/setup.sh on Debian), or set "docker.builder" to "classic" in images/versions.json to say so.`);
       return new ClassicEngine(this.client, this.network).build(options);
     }
-    const from = upstreamTag(options.upstream, randomBytes(4).toString('hex'));
+    const from = upstreamTag(options.upstream);
     await this.tag(options.upstream, from);
-    try {
-      const metadataFile = `${options.dockerfile}.metadata.json`;
-      const { result, tail, steps } = await this.streamed(buildKitBuildArgs(options, from, metadataFile), { signal: options.signal, step: BUILDKIT_STEP });
-      if (result.isCanceled) throw new BuildError('the build was interrupted (SIGINT/SIGTERM)', steps.at(-1) ?? null);
-      if (result.exitCode !== 0) throw buildKitFailure(this.client, tail, steps, result.exitCode);
-      const image = builtImageId(JSON.parse(readFileSync(metadataFile, 'utf8')));
-      if (!image) {
-        throw new EngineError(`"${this.client} buildx build" did not put the image into the engine's store: the current buildx builder must be the engine's own ("${this.client} buildx use default")`);
-      }
-      return image;
-    } finally {
-      await untagKeepingImage(this, from);
+    const metadataFile = `${options.dockerfile}.metadata.json`;
+    const { result, tail, steps } = await this.streamed(buildKitBuildArgs(options, from, metadataFile), { signal: options.signal, step: BUILDKIT_STEP });
+    if (result.isCanceled) throw new BuildError('the build was interrupted (SIGINT/SIGTERM)', steps.at(-1) ?? null);
+    if (result.exitCode !== 0) throw buildKitFailure(this.client, tail, steps, result.exitCode);
+    const image = builtImageId(JSON.parse(readFileSync(metadataFile, 'utf8')));
+    if (!image) {
+      throw new EngineError(`"${this.client} buildx build" did not put the image into the engine's store: the current buildx builder must be the engine's own ("${this.client} buildx use default")`);
     }
+    return image;
   }
 }
