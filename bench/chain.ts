@@ -62,7 +62,9 @@ async function benchBuilder(builder: Builder): Promise<Result> {
   const nx = nxIn(ws);
   console.log(`bench workspace (${builder}): ${ws}; warming up (builds whatever the copied cache lacks)`);
   await nx('run', 'extension:docker-build');
-  const cold = only ? null : await timed(() => nxIn(ws, { IMAGE_CHAIN_NO_CACHE: 'true' })('run', 'extension:docker-build', '--skip-nx-cache'));
+  let coldOutput = '';
+  const cold = only ? null : await timed(async () => { coldOutput = await nxIn(ws, { IMAGE_CHAIN_NO_CACHE: 'true' })('run', 'extension:docker-build', '--skip-nx-cache'); });
+  if (cold && dockerBuildsRan(coldOutput) < 4) throw new Error(`the cold build ran ${dockerBuildsRan(coldOutput)} image stages, not all four:\n${coldOutput.slice(-2000)}`);
   if (cold) console.log(`${builder}: cold build of the whole chain ${cold.toFixed(1)} s`);
 
   // The manual README steps: the same Dockerfiles, contexts and rendered build args.

@@ -76,8 +76,9 @@ export async function runImageStage(
   const project = context.projectName!;
   const root = context.root;
   const engine = engineFor(options.engine);
-  return withProjectLock(root, project, () => interruptible(async (signal) => {
-    const earlier = await builtConcurrently(engine, root, project);
+  return withProjectLock(root, project, (waited) => interruptible(async (signal) => {
+    // Only after waiting for another run: a run of its own (--skip-nx-cache, say) builds anew.
+    const earlier = waited ? await builtConcurrently(engine, root, project) : null;
     if (earlier) {
       console.log(`${project}: built by a concurrent run with the same inputs: ${earlier.image}`);
       return { success: true };

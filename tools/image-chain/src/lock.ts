@@ -13,7 +13,8 @@ function alive(pid: number): boolean {
   }
 }
 
-export async function withProjectLock<T>(workspaceRoot: string, project: string, fn: () => Promise<T>): Promise<T> {
+/** Runs fn holding the project's lock; `waited` tells whether another run held it first. */
+export async function withProjectLock<T>(workspaceRoot: string, project: string, fn: (waited: boolean) => Promise<T>): Promise<T> {
   const dir = join(workspaceRoot, '.nx/image-chain/locks', project);
   mkdirSync(join(dir, '..'), { recursive: true });
   let told = false;
@@ -40,7 +41,7 @@ export async function withProjectLock<T>(workspaceRoot: string, project: string,
     }
   }
   try {
-    return await fn();
+    return await fn(told);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -3,7 +3,7 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { labelInstruction, type ContainerEngine } from '../engines/engine';
 import { lastCommitTouching } from '../git';

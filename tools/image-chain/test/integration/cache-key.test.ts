@@ -1,7 +1,7 @@
 // Each input of a stage's cache key, changed one at a time, rebuilds exactly that stage and
 // what is built FROM it; nothing else.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Workspace } from '../workspace';
+import { expectChainAsRecorded, Workspace } from '../workspace';
 
 describe('cache keys', () => {
   let ws: Workspace;
@@ -79,5 +79,13 @@ describe('cache keys', () => {
     expect(ws.record('base').image).not.toBe(before.base.image);
     expect(ws.record('final').inputHash).not.toBe(before.final.inputHash); // the upstream ID is in the key
     expect(ws.record('extension').inputHash).not.toBe(before.extension.inputHash);
+  });
+
+  it('a fresh build on request (--skip-nx-cache, IMAGE_CHAIN_NO_CACHE=true): every image stage built anew, FROM the new upstreams', async () => {
+    const before = Object.fromEntries(['base', 'final', 'extension'].map((stage) => [stage, ws.record(stage).image]));
+    const run = await ws.nx(['run', 'extension:docker-build', '--skip-nx-cache'], { IMAGE_CHAIN_NO_CACHE: 'true' });
+    expect(run.code, run.output).toBe(0);
+    for (const stage of ['base', 'final', 'extension']) expect(ws.record(stage).image, stage).not.toBe(before[stage]);
+    await expectChainAsRecorded(ws);
   });
 });
