@@ -5,12 +5,18 @@ import { execa } from 'execa';
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { withProjectLock } from '../lock';
 import type { PythonWheelOptions } from '../options';
 
 // 1980-01-01: the earliest time a wheel (a zip file) can hold.
 const SOURCE_DATE_EPOCH = '315532800';
 
 export default async function pythonWheel(options: PythonWheelOptions, context: ExecutorContext): Promise<{ success: boolean }> {
+  // Two runs at once would empty and fill the same output folder.
+  return withProjectLock(context.root, context.projectName!, () => build(options, context));
+}
+
+async function build(options: PythonWheelOptions, context: ExecutorContext): Promise<{ success: boolean }> {
   const project = context.projectsConfigurations.projects[context.projectName!];
   const cwd = join(context.root, project.root);
   const python = options.python;
