@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set-up for a fresh machine: Node packages, Python build and test tools (and the container tests'
-# virtualenv), a running Docker engine with BuildKit (tools/engine/setup-engine.sh), and on a Debian host debootstrap (the OS stage) and
-# the test helpers.
+# virtualenv), a running Docker engine with BuildKit (tools/engine/setup-engine.sh), and on a
+# Debian host debootstrap (the OS stage) and the test helpers.
 # Idempotent: what is there already is left alone, including an engine that already answers.
 set -euo pipefail
 cd "$(dirname "$0")/.."

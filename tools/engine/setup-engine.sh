@@ -76,7 +76,7 @@ if old_debian_engine; then
   install_trixie_engine
   start_engine
 elif engine_up; then
-  echo "engine answers: $(engine_version) (left as it is)"
+  echo "an engine already answers: left as it is"
 else
   have dockerd || { echo "installing Debian 13's Docker engine"; install_trixie_engine; }
   start_engine
