@@ -40,7 +40,7 @@ export default defineConfig({
       },
       integration('integration', INTEGRATION, 1),
       integration('integration-classic', suites('failure', 'restore', 'host-data'), 2, { IMAGE_CHAIN_TEST_BUILDER: 'classic' }),
-      integration('integration-containerd', suites('restore', 'cache-key', 'failure'), 3),
+      integration('integration-containerd', suites('restore', 'cache-key', 'failure', 'push', 'fresh-machine'), 3),
     ],
   },
 });

@@ -50,6 +50,7 @@ export async function setup(project: TestProject): Promise<void> {
   project.provide('registryHost', registry.host);
   project.provide('fixtureOsImage', digest);
   project.provide('dockerHost', env.DOCKER_HOST ?? '');
+  project.provide('containerdStore', engine !== undefined);
 }
 
 export async function teardown(): Promise<void> {
@@ -63,5 +64,7 @@ declare module 'vitest' {
     fixtureOsImage: string;
     /** The engine this project's tests use, where it is not the default one. */
     dockerHost: string;
+    /** Whether that engine has the containerd image store (second engines a test starts get it too). */
+    containerdStore: boolean;
   }
 }

@@ -22,7 +22,8 @@ describe('fresh-machine restore through the registry and the shared cache', () =
     const registry = inject('registryHost');
     a = await Workspace.create();
     b = await Workspace.create({ prefix: a.prefix });
-    engineB = await startSecondEngine();
+    // Machines that share cache entries use the same image store (docs/design.md).
+    engineB = await startSecondEngine({ containerdStore: inject('containerdStore') });
     envA = { IMAGE_CHAIN_REGISTRY: registry, NX_SELF_HOSTED_REMOTE_CACHE_SERVER: cache.url, NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: cache.rwToken };
     // An untrusted machine: read-only token, its own engine, nothing else.
     // B names the registry as A did (it is part of the cache key) but, untrusted, never pushes.
