@@ -6,8 +6,6 @@ import { ConfigError } from './config';
 import { UPSTREAM_ARG } from './stage';
 
 export interface DockerfileFacts {
-  /** Every ARG the Dockerfile declares, global or in a stage. */
-  args: Set<string>;
   /** The ids of the build secrets its RUN steps mount (RUN --mount=type=secret,id=...). */
   secrets: Set<string>;
 }
@@ -58,12 +56,5 @@ export function checkDockerfile(text: string, file: string): DockerfileFacts {
     if (alias) stageNames.add(alias.toLowerCase());
   }
   if (!usesUpstream) throw new ConfigError(`${file}: no FROM uses \${${UPSTREAM_ARG}}`);
-  const args = new Set<string>();
-  for (const instruction of dockerfile.getInstructions()) {
-    if (instruction.getKeyword() !== 'ARG') continue;
-    const name = (instruction as unknown as { getProperty(): { getName(): string } | null }).getProperty()?.getName();
-    if (name) args.add(name);
-  }
-  const secrets = new Set(runMounts(dockerfile).filter((m) => m.type === 'secret' && m.id).map((m) => m.id!));
-  return { args, secrets };
+  return { secrets: new Set(runMounts(dockerfile).filter((m) => m.type === 'secret' && m.id).map((m) => m.id!)) };
 }
