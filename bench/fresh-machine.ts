@@ -105,7 +105,9 @@ async function withFreshEngine<T>(fn: (b: SecondEngine) => Promise<T>): Promise<
 
 /** The manual OS step, as images/os/README.md gives it: debootstrap, then tar | docker import. */
 async function manualOsImage(ws: string, dockerEnv: Record<string, string>): Promise<string> {
-  const os = loadConfig(ws).os;
+  const config = loadConfig(ws);
+  const suite = config.lines[config.defaultLine].os;
+  const os = { suite, ...config.os[suite] };
   const work = mkdtempSync(join(tmpdir(), 'bench-debootstrap-'));
   try {
     const rootfs = join(work, 'rootfs');

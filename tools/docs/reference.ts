@@ -50,11 +50,11 @@ const code = (value: unknown) => `\`${JSON.stringify(value)}\``;
 /** The variables templates may use, as template.ts gives them: a line's, and the OS stage's. */
 function templateVariables(): { line: string[]; os: string[] } {
   const sample = {
-    os: { suite: '', variant: '' },
-    lines: { line: { sklearn: '0.0', sagemaker: '0', python: '0', extension: '0', pins: { '<stage>': {} } } },
+    os: { suite: { variant: '', mirror: '' } },
+    lines: { line: { sklearn: '0.0', sagemaker: '0', python: '0', os: 'suite', extension: '0', pins: { '<stage>': {} } } },
   } as unknown as ChainConfig;
   const names = (vars: Record<string, string>) => Object.keys(vars).map((v) => `\`{${v}}\``);
-  return { line: names(lineVariables(sample, 'line')), os: names(osVariables(sample)) };
+  return { line: names(lineVariables(sample, 'line')), os: names(osVariables(sample, 'suite')) };
 }
 
 const list = (items: string[]) => `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;

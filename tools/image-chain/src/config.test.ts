@@ -35,8 +35,12 @@ describe('the versions file', () => {
     ['a pinned scikit-learn that is not the line\'s', (c: any) => (c.lines['1.4-2'].pins.base['scikit-learn'] = '1.4.1'), 'pins.base.scikit-learn: is 1.4.1 but the line\'s "sklearn" is 1.4.2'],
     ['pins of one line that disagree across stages', (c: any) => (c.lines['1.4-2'].pins.extension.scipy = '1.14.0'), 'lines.1.4-2.pins.extension.scipy: is 1.14.0 but pins.base has scipy 1.15.3'],
     ['a repository Docker rejects', (c: any) => (c.images.base.repository = 'Sklearn_Base'), 'images.base.repository: must be a lowercase Docker repository name'],
-    ['a registry OS source without a digest', (c: any) => (c.os.source = 'registry'), 'os.image: source "registry" needs "image"'],
-    ['an OS image pinned by tag', (c: any) => ((c.os.source = 'registry'), (c.os.image = 'debian:bookworm')), 'os.image: must be an image pinned by digest'],
+    ['a registry OS source without a digest', (c: any) => (c.os.bookworm.source = 'registry'), 'os.bookworm.image: source "registry" needs "image"'],
+    ['an OS image pinned by tag', (c: any) => ((c.os.bookworm.source = 'registry'), (c.os.bookworm.image = 'debian:bookworm')), 'os.bookworm.image: must be an image pinned by digest'],
+    ['a line on a suite "os" does not have', (c: any) => (c.lines['1.4-2'].os = 'forky'), 'lines.1.4-2.os: names no suite in "os" (have: bookworm'],
+    ['a line without a suite', (c: any) => delete c.lines['1.4-2'].os, 'lines.1.4-2.os: is missing: must name the Debian suite'],
+    ['the one-OS form of older versions files', (c: any) => (c.os = { source: 'debootstrap', suite: 'bookworm', variant: 'minbase', mirror: 'http://deb.debian.org/debian', include: [] }),
+      'os: has one OS ("suite": "bookworm"), but each line now names its suite: write "os": {"bookworm": {'],
   ])('%s is named with its field', (_what, change, message) => {
     expect(errorOf(change)).toContain(message);
   });

@@ -50,33 +50,33 @@ const line = z.strictObject({
     z.regex(/^[0-9]+(\.[0-9]+)?$/, { error: 'must be the Python version used in tags, e.g. "3" or "3.11"' }),
     z.describe('The Python version tags name: {python}. It does not choose the interpreter the images install.'),
   ),
+  os: z.string({ error: 'must name the Debian suite the line\'s images are built on, a key of "os", e.g. "bookworm"' })
+    .check(z.describe('The Debian suite the line is built on: a key of the top-level "os", whose OS stage its base is built FROM. {suite}, {variant} and {mirror} are that suite\'s.')),
   extension: version('sagemaker-scikit-learn-extension').check(z.describe('The sagemaker-scikit-learn-extension version: {extension}.')),
   pins: z.record(z.string(), pins, { error: 'must map stage names to pin objects' }).check(z.describe(
     'Exact pins per stage (stage name to pins), rendered as {pins.<stage>} ("name==version ...", sorted). A stage\'s pins reach its image only through its requirements lock; a package pinned in two stages must be pinned alike.',
   )),
 }, { error: 'must be an object describing a version line' }).check(z.describe('One version line: the versions its images are built with.'));
 
-const osSection = z.strictObject({
+const SUITE = /^[a-z]+$/;
+
+const osSettings = z.strictObject({
   source: z.enum(['debootstrap', 'registry'], { error: 'must be "debootstrap" (build from Debian\'s archive) or "registry" (pull a pinned image)' })
     .check(z.describe('"debootstrap": bootstrap a root file system from a Debian mirror and import it; "registry": pull the pinned "image" and add the labels.')),
-  suite: z.string().check(
-    z.regex(/^[a-z]+$/, { error: 'must be a Debian suite name, e.g. "bookworm"' }),
-    z.describe('The Debian suite debootstrap installs, e.g. "bookworm": {suite}.'),
-  ),
   variant: z.enum(['minbase', 'buildd', 'fakechroot'], { error: 'must be a debootstrap variant, e.g. "minbase"' })
     .check(z.describe('The debootstrap --variant: {variant}.')),
   mirror: z.url({ error: 'must be the URL of a Debian mirror, e.g. "http://deb.debian.org/debian"' })
-    .check(z.describe('The Debian mirror debootstrap fetches from.')),
+    .check(z.describe('The Debian mirror debootstrap fetches from, and the images\' apt sources name: {mirror}.')),
   include: z.array(z.string().check(z.regex(/^[a-z0-9][a-z0-9+.-]+$/, { error: 'must be a Debian package name' })), { error: 'must be a list of Debian package names' })
     .check(z.describe('Extra Debian packages debootstrap installs (--include).')),
-  image: z.optional(z.string().check(z.regex(DIGEST_REF, { error: 'must be an image pinned by digest, e.g. "debian:bookworm-slim@sha256:<64 hex>"' })))
+  image: z.optional(z.string().check(z.regex(DIGEST_REF, { error: 'must be an image pinned by digest, e.g. "debian:trixie-slim@sha256:<64 hex>"' })))
     .check(z.describe('With source "registry" (and needed there): the OS image, pinned by digest (name@sha256:<64 hex>).')),
-}, { error: 'must be an object describing the OS layer' }).check(
+}, { error: 'must be an object describing one suite\'s OS layer' }).check(
   z.refine((os) => os.source !== 'registry' || os.image !== undefined, {
     error: 'source "registry" needs "image": an image reference pinned by digest',
     path: ['image'],
   }),
-  z.describe('The OS layer under every line: what the os stage (os-image executor) makes. Its settings are the os stage\'s options, so they are in its cache key.'),
+  z.describe('How one Debian suite\'s OS layer is made: the options of that suite\'s os stage, so a change here rebuilds only the lines on it.'),
 );
 
 export const configSchema = z.strictObject({
@@ -95,7 +95,11 @@ export const configSchema = z.strictObject({
     builder: z._default(z.enum(['buildkit', 'classic'], { error: 'must be "buildkit" or "classic"' }), 'buildkit')
       .check(z.describe('What builds Dockerfile stages: "buildkit" (through the client\'s buildx plugin; where it is missing, the classic builder with a warning) or "classic" (Docker\'s deprecated legacy builder: no build secrets, so no extra CA certificates). Part of every image stage\'s cache key.')),
   }), { client: 'docker', network: 'host', builder: 'buildkit' }).check(z.describe('How the chain calls the container engine (every image target and the task hooks).')),
-  os: osSection,
+  os: z.record(
+    z.string().check(z.regex(SUITE, { error: 'must be a Debian suite name, e.g. "trixie"' })),
+    osSettings,
+    { error: 'must map Debian suite names to their OS settings, e.g. {"trixie": {"source": "debootstrap", ...}}' },
+  ).check(z.describe('The OS layers under the lines: Debian suite name ({suite}) to how its os stage makes it. Each suite a line names gets an os stage of its own (the default line\'s is "os", others "os-<suite>"); a suite no line names builds nothing.')),
   publish: z.optional(z.strictObject({
     registry: z.optional(z.string().check(z.regex(/^[a-zA-Z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)*$/, { error: 'must be a registry address like "123456789012.dkr.ecr.us-west-2.amazonaws.com" or "127.0.0.1:5000/prefix"' })))
       .check(z.describe('The registry builds push to by digest and docker-push publishes to; IMAGE_CHAIN_REGISTRY overrides it. Part of every image stage\'s cache key.')),
@@ -118,6 +122,9 @@ export const configSchema = z.strictObject({
     ctx.addIssue({ code: 'custom', path: ['defaultLine'], message: `names no line in "lines" (have: ${Object.keys(cfg.lines).join(', ') || 'none'})` });
   }
   for (const [name, l] of Object.entries(cfg.lines)) {
+    if (!(l.os in cfg.os)) {
+      ctx.addIssue({ code: 'custom', path: ['lines', name, 'os'], message: `names no suite in "os" (have: ${Object.keys(cfg.os).join(', ') || 'none'}): add "os": {"${l.os}": {...}} or name one of those` });
+    }
     const expected = `${sklearnMinor(l.sklearn)}-${l.sagemaker}`;
     if (name !== expected) {
       ctx.addIssue({ code: 'custom', path: ['lines', name], message: `is named "${name}" but its sklearn ${l.sklearn} and sagemaker ${l.sagemaker} make "${expected}": rename the line or fix the versions` });
@@ -169,9 +176,21 @@ export function describeIssues(file: string, error: z.core.$ZodError): string {
 }
 
 export function parseConfig(raw: unknown, file: string): ChainConfig {
+  refuseSingleOs(raw, file);
   const result = configSchema.safeParse(raw);
   if (!result.success) throw new ConfigError(describeIssues(file, result.error));
   return result.data;
+}
+
+/** Versions files written before lines chose their OS had one "os" object with a "suite": say how to move it. */
+function refuseSingleOs(raw: unknown, file: string): void {
+  const os = (raw as { os?: unknown } | null)?.os;
+  if (typeof os !== 'object' || os === null || typeof (os as { suite?: unknown }).suite !== 'string') return;
+  const suite = (os as { suite: string }).suite;
+  throw new ConfigError(
+    `Invalid configuration in ${file}:\n  ${file}: os: has one OS ("suite": "${suite}"), but each line now names its suite: ` +
+      `write "os": {"${suite}": {<these settings without "suite">}} and add "os": "${suite}" to every line`,
+  );
 }
 
 /** How nx.json names this plugin (its "plugin" field), with or without "./" and "/index". */

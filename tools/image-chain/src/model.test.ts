@@ -13,7 +13,7 @@ afterAll(() => ws.remove());
 function twoLines(change: (config: ChainConfig) => void = () => {}): ChainConfig {
   const config = structuredClone(ws.config);
   config.lines['1.2-1'] = {
-    sklearn: '1.2.1', sagemaker: '1', python: '3', extension: '2.4.0',
+    sklearn: '1.2.1', sagemaker: '1', python: '3', os: 'bookworm', extension: '2.4.0',
     pins: { base: { 'scikit-learn': '1.2.1' }, final: { flask: '2.3.3' }, extension: { tsfresh: '0.20.1' } },
   };
   change(config);
@@ -34,7 +34,7 @@ describe('the chain model of the fixture', () => {
     expect(chain.images.map((i) => i.name).sort()).toEqual(['base', 'base-1.2-1', 'extension', 'extension-1.2-1', 'final', 'final-1.2-1', 'os']);
     expect(chain.recipes.map((r) => r.name).sort()).toEqual(['base-dockerfile', 'extension-dockerfile', 'final-dockerfile']);
     expect(image(chain, 'base-1.2-1').root).toBe('images/base/lines/1.2-1');
-    expect(image(chain, 'os').root).toBe('images/os');
+    expect(image(chain, 'os').root).toBe('images/os/suites/bookworm');
   });
 
   it('builds each line FROM the same line of the upstream stage, and every line FROM the one OS image', () => {
@@ -75,6 +75,51 @@ describe('the chain model of the fixture', () => {
   it('finds the container tests of the stages that have them', () => {
     expect(image(chain, 'extension').containerTests).toBe('images/extension/container-test');
     expect(image(chain, 'base').containerTests).toBeNull();
+  });
+});
+
+/** The fixture's two lines and a third on another Debian suite. */
+function threeLines(change: (config: ChainConfig) => void = () => {}): ChainConfig {
+  return twoLines((config) => {
+    config.os.trixie = { ...config.os.bookworm, mirror: 'http://deb.debian.org/debian' };
+    config.lines['1.9-0'] = {
+      sklearn: '1.9.1', sagemaker: '0', python: '3', os: 'trixie', extension: '2.5.0',
+      pins: { base: { 'scikit-learn': '1.9.1' }, final: { flask: '3.1.3' }, extension: { tsfresh: '0.21.2' } },
+    };
+    change(config);
+  });
+}
+
+describe('lines on different Debian suites', () => {
+  const chain = model(threeLines());
+
+  it('get an OS stage per suite: the default line\'s is "os", another suite\'s "os-<suite>"', () => {
+    expect(chain.images.filter((i) => i.stage === 'os').map((i) => [i.name, i.root, i.tags[0]])).toEqual([
+      ['os', 'images/os/suites/bookworm', `${FIXTURE_PREFIX}-os:bookworm`],
+      ['os-trixie', 'images/os/suites/trixie', `${FIXTURE_PREFIX}-os:trixie`],
+    ]);
+    expect(image(chain, 'base-1.9-0').upstream).toBe('os-trixie');
+    expect(image(chain, 'base-1.2-1').upstream).toBe('os');
+    expect(image(chain, 'os-trixie').build.options).toMatchObject({ os: { suite: 'trixie' } });
+  });
+
+  it('a suite\'s settings are only its own OS stage\'s options (its lines follow through the image they are built FROM)', () => {
+    const changed = model(threeLines((c) => { c.os.trixie.mirror = 'http://mirror.invalid/debian'; }));
+    const differs = chain.images.filter((i) => JSON.stringify(image(changed, i.name).build) !== JSON.stringify(i.build)).map((i) => i.name);
+    expect(differs).toEqual(['os-trixie']);
+  });
+
+  it('the default line moving to another suite moves the bare name "os" with it', () => {
+    const moved = model(threeLines((c) => { c.defaultLine = '1.9-0'; }));
+    expect(image(moved, 'base').upstream).toBe('os');
+    expect(image(moved, 'os').build.options).toMatchObject({ os: { suite: 'trixie' } });
+    expect(image(moved, 'base-1.4-2').upstream).toBe('os-bookworm');
+  });
+
+  it('refuses a tag template that gives two images one name', () => {
+    expect(() => model(threeLines((c) => { c.images.os.tag = 'latest'; }))).toThrow(
+      /images\.os\.tag gives os and os-trixie the same name .*-os:latest/,
+    );
   });
 });
 

@@ -84,6 +84,11 @@ export function releaseProjectName(image: string): string {
   return `${image}-release`;
 }
 
+/** The OS stage of a suite: the bare stage name for the default line's suite, else "<stage>-<suite>" ("os-trixie"). */
+export function osProjectName(config: ChainConfig, stage: string, suite: string): string {
+  return projectName(stage, suite, config.lines[config.defaultLine].os);
+}
+
 /** The variables a stage file's templates reference (the OS stage: its settings' too). */
 function ownVariables(spec: StageFile): string[] {
   if (spec.kind === 'os') return ['suite', 'variant', ...variablesIn(spec.version)];
@@ -124,31 +129,36 @@ export function buildChainModel(workspaceRoot: string, stageFiles: string[], con
   for (const [stage, { file, spec }] of stages) {
     const dir = `images/${stage}`;
     if (spec.kind === 'os') {
-      const vars = osVariables(config);
-      const tag = imageTag(config, stage, vars, configFile);
-      images.push({
-        name: stage, root: dir, stage, line: null, stageFile: file, recipe: null, upstream: null, artifactProjects: [],
-        build: {
-          executor: 'os-image',
-          options: {
-            stage, labels: labels(config, stage, render(spec.version, vars, `${file}: version`)), platform, os: config.os,
-            revisionPaths: [dir, configFile], registry, engine,
+      // One OS image per suite the lines name; the default line's is the bare stage name.
+      for (const suite of [...new Set(Object.values(config.lines).map((l) => l.os))].sort()) {
+        const { source, ...settings } = config.os[suite];
+        const vars = osVariables(config, suite);
+        const tag = imageTag(config, stage, vars, configFile);
+        const name = osProjectName(config, stage, suite);
+        images.push({
+          name, root: `${dir}/suites/${suite}`, stage, line: null, stageFile: file, recipe: null, upstream: null, artifactProjects: [],
+          build: {
+            executor: 'os-image',
+            options: {
+              stage, labels: labels(config, stage, render(spec.version, vars, `${file}: version`)), platform, os: { source, suite, ...settings },
+              revisionPaths: [dir, configFile], registry, engine,
+            },
           },
-        },
-        tags: [tag],
-        publishTags: publishTags(stage, tag),
-        buildVariables: pick(vars, renderedBy(stage)),
-        release: releaseProjectName(stage),
-        inputs: [`{workspaceRoot}/${dir}/**/*`, { env: REGISTRY_ENV }],
-        containerTests: null,
-      });
+          tags: [tag],
+          publishTags: publishTags(stage, tag),
+          buildVariables: pick(vars, renderedBy(stage)),
+          release: releaseProjectName(name),
+          inputs: [`{workspaceRoot}/${dir}/**/*`, { env: REGISTRY_ENV }],
+          containerTests: null,
+        });
+      }
       continue;
     }
     recipes.push({ name: recipeProjectName(stage), root: dir, stageFile: file });
     for (const line of Object.keys(config.lines).sort()) {
       const vars = lineVariables(config, line);
       const upstreamSpec = stages.get(spec.from)!.spec;
-      const upstream = projectName(spec.from, upstreamSpec.kind === 'os' ? null : line, config.defaultLine);
+      const upstream = upstreamSpec.kind === 'os' ? osProjectName(config, spec.from, config.lines[line].os) : projectName(spec.from, line, config.defaultLine);
       const name = projectName(stage, line, config.defaultLine);
       const buildArgs: Record<string, string> = {};
       for (const [key, template] of Object.entries(spec.buildArgs)) buildArgs[key] = render(template, vars, `${file}: buildArgs.${key}`);
@@ -182,6 +192,14 @@ export function buildChainModel(workspaceRoot: string, stageFiles: string[], con
         containerTests: existsSync(join(workspaceRoot, dir, CONTAINER_TESTS)) ? `${dir}/${CONTAINER_TESTS}` : null,
       });
     }
+  }
+  const named = new Map<string, string>();
+  for (const image of images) {
+    const other = named.get(image.tags[0]);
+    if (other) {
+      throw new ConfigError(`${configFile}: images.${image.stage}.tag gives ${other} and ${image.name} the same name ${image.tags[0]}: make the template tell them apart (e.g. with {suite} or {line})`);
+    }
+    named.set(image.tags[0], image.name);
   }
   return { images, recipes, engine };
 }

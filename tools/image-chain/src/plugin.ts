@@ -192,9 +192,10 @@ export const createNodes: CreateNodes<ImageChainPluginOptions> = [
 
 // Edges are project-graph edges (not only task ordering), so the cache and `nx affected` see them.
 export const createDependencies: CreateDependencies<ImageChainPluginOptions> = (options, context) => {
-  const stageFiles = Object.values(context.projects)
-    .filter((p) => p.root.startsWith('images/') && p.root.split('/').length === 2)
-    .map((p) => `${p.root}/stage.json`);
+  // Every image project lives in its stage folder (images/<stage>, or a line's or suite's folder under it).
+  const stageFiles = [...new Set(Object.values(context.projects)
+    .filter((p) => p.root.startsWith('images/'))
+    .map((p) => `${p.root.split('/').slice(0, 2).join('/')}/stage.json`))];
   let chain: ChainModel;
   try {
     chain = chainModel(context.workspaceRoot, options, stageFiles);

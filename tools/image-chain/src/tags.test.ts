@@ -9,7 +9,7 @@ import { lineVariables, pinList, render } from './template';
 const README_CONFIG = parseConfig({
   defaultLine: '1.4-2',
   source: 'https://example.invalid/readme',
-  os: { source: 'debootstrap', suite: 'bookworm', variant: 'minbase', mirror: 'http://deb.debian.org/debian', include: [] },
+  os: { bookworm: { source: 'debootstrap', variant: 'minbase', mirror: 'http://deb.debian.org/debian', include: [] } },
   publish: { singleRepository: 'sagemaker-scikit-learn', singleRepositoryStages: ['extension'] },
   images: {
     os: { repository: 'sagemaker-sklearn-os', tag: '{suite}-{variant}' },
@@ -18,7 +18,7 @@ const README_CONFIG = parseConfig({
     extension: { repository: 'preprod-sklearn-extension', tag: '{extension}-{sagemaker}-cpu-py{python}' },
   },
   lines: {
-    '1.4-2': { sklearn: '1.4.2', sagemaker: '2', python: '3', extension: '2.5.0', pins: { base: { scipy: '1.13.1', numpy: '1.26.4' } } },
+    '1.4-2': { sklearn: '1.4.2', sagemaker: '2', python: '3', os: 'bookworm', extension: '2.5.0', pins: { base: { scipy: '1.13.1', numpy: '1.26.4' } } },
   },
 }, 'readme.json');
 const vars = lineVariables(README_CONFIG, '1.4-2');

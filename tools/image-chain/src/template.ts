@@ -48,13 +48,14 @@ export function lineVariables(config: ChainConfig, lineName: string): Variables 
     sagemaker: line.sagemaker,
     python: line.python,
     extension: line.extension,
-    ...osVariables(config),
+    ...osVariables(config, line.os),
   };
   for (const [stage, table] of Object.entries(line.pins)) vars[`pins.${stage}`] = pinList(table);
   return vars;
 }
 
-/** What the shared OS stage may reference. */
-export function osVariables(config: ChainConfig): Variables {
-  return { suite: config.os.suite, variant: config.os.variant };
+/** What an OS stage, and the lines on its suite, may reference. */
+export function osVariables(config: ChainConfig, suite: string): Variables {
+  const { variant, mirror } = config.os[suite];
+  return { suite, variant, mirror };
 }

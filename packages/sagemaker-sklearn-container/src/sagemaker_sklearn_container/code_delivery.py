@@ -123,18 +123,60 @@ def _parts(name: str) -> list[str]:
     return [part for part in name.split("/") if part not in ("", ".")]
 
 
+# As many symlinks as the kernel follows in one lookup before ELOOP.
+_MAX_SYMLINK_HOPS = 40
+
+
+def _escapes(path: str, symlinks: dict[str, str]) -> bool:
+    """Whether the relative ``path`` resolves outside the tree once the archive is unpacked,
+    following the archive's own symlinks (``symlinks``: name -> link target) as the kernel
+    would: ``s -> t/..`` with ``t -> .`` is the tree's parent, though neither link is on its
+    own. A loop (the kernel's ELOOP) resolves to nothing and escapes nowhere."""
+    pending = _parts(path)
+    resolved: list[str] = []
+    hops = 0
+    while pending:
+        part = pending.pop(0)
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not resolved:
+                return True
+            resolved.pop()
+            continue
+        resolved.append(part)
+        link = symlinks.get("/".join(resolved))
+        if link is None:
+            continue
+        link = link.replace("\\", "/")
+        if link.startswith("/"):
+            return True
+        hops += 1
+        if hops > _MAX_SYMLINK_HOPS:
+            return False
+        resolved.pop()  # the link's target is relative to the directory holding it
+        pending[:0] = link.split("/")
+    return False
+
+
 def check_members(members: list[tarfile.TarInfo], source: str) -> None:
     """Refuse the whole archive if any member could write or point outside the target.
 
     Checked without touching the disk: absolute names, ``..`` in names, devices and
-    FIFOs, links whose target leaves the tree, and members below a symlink (which
-    would be written through the link).
+    FIFOs, links whose target leaves the tree (also through other links of the archive),
+    and members below a symlink (which would be written through the link).
     """
 
     def refuse(member: tarfile.TarInfo, why: str) -> UserError:
         return UserError(f"refusing to unpack {source}: member {member.name!r} {why}")
 
-    symlinks = {posixpath.join(*_parts(m.name)) for m in members if m.issym() and _parts(m.name)}
+    # name -> link target of the archive's symlinks (a later member of the same name wins, as
+    # in extraction); what they point to is checked below, link by link and as a chain.
+    symlinks = {
+        posixpath.join(*_parts(m.name)): m.linkname
+        for m in members
+        if m.issym() and _parts(m.name)
+    }
     for member in members:
         name = member.name.replace("\\", "/")
         parts = _parts(name)
@@ -157,6 +199,15 @@ def check_members(members: list[tarfile.TarInfo], source: str) -> None:
             resolved = posixpath.normpath(posixpath.join(base, link))
             if resolved == ".." or resolved.startswith("../"):
                 raise refuse(member, f"links outside the code directory ({member.linkname!r})")
+            if member.issym() and _escapes(posixpath.join(base, link), symlinks):
+                # Caught here, before anything is written, on every Python: the 'data' filter
+                # of Pythons with the fix for CVE-2025-4517 (3.13.4, 3.12.11, 3.11.13 and
+                # later) writes such a link normalised ("t/.." as "."), so _verify_tree would
+                # find nothing wrong and the archive would unpack altered.
+                raise refuse(
+                    member,
+                    f"links outside the code directory through other links ({member.linkname!r})",
+                )
             if member.islnk() and (resolved in symlinks or ".." in _parts(link)):
                 raise refuse(member, f"is a hard link through a symlink ({member.linkname!r})")
 

@@ -16,17 +16,17 @@ describe('the affected step (tools/ci/affected.ts)', () => {
   afterAll(async () => ws?.cleanup());
 
   /** The tasks the step lists for a change committed on a branch from base. */
-  async function affectedTasksBy(change: () => void): Promise<string[]> {
-    await ws.git('checkout', '-q', base);
+  async function affectedTasksBy(change: () => void, from = base): Promise<string[]> {
+    await ws.git('checkout', '-q', from);
     await ws.git('checkout', '-q', '-B', `change-${Date.now()}`);
     change();
     await ws.commit('change');
-    const r = await execa('node', ['-r', '@swc-node/register', join(ws.dir, 'tools/ci/affected.ts'), '--base', base, '--head', 'HEAD', '--print'], {
+    const r = await execa('node', ['-r', '@swc-node/register', join(ws.dir, 'tools/ci/affected.ts'), '--base', from, '--head', 'HEAD', '--print'], {
       cwd: ws.dir,
       env: { NX_DAEMON: 'false' },
     });
     // Only the tasks of projects with something to build, test or publish; the *-dockerfile folders have no targets.
-    return String(r.stdout).split('\n').filter((t) => IMAGES.has(imageOf(t.split(':')[0])));
+    return String(r.stdout).split('\n').filter((t) => IMAGES.has(imageOf(t.split(':')[0]).replace(/-(trixie|[0-9.]+-[0-9]+)$/, '')));
   }
   /** An image's release project (its docker-push) counts as the image. */
   const imageOf = (project: string) => project.replace(/-release$/, '');
@@ -58,6 +58,19 @@ describe('the affected step (tools/ci/affected.ts)', () => {
   it('a change in a container test: the tests, with the image build they run against as it is', async () => {
     // The fixture's extension stage has no .dockerignore, so its tests are in its build context.
     expect(await affectedTasksBy(() => ws.edit('images/extension/container-test/test_extension.py', (t) => `${t}\n# reworded\n`))).toEqual(['extension-release:docker-push', 'extension:container-test', 'extension:docker-build']);
+  });
+  it('a setting of one Debian suite: that suite\'s OS stage and the lines on it, not the others', async () => {
+    await ws.git('checkout', '-q', base);
+    await ws.git('checkout', '-q', '-B', 'two-suites');
+    ws.editJson('images/versions.json', (c) => {
+      c.os.trixie = { ...c.os.bookworm };
+      c.lines['1.9-0'] = { ...structuredClone(c.lines['1.4-2']), sklearn: '1.9.1', sagemaker: '0', os: 'trixie' };
+      c.lines['1.9-0'].pins.base['scikit-learn'] = '1.9.1';
+    });
+    await ws.commit('a line on trixie');
+    const twoSuites = String((await ws.git('rev-parse', 'HEAD')).stdout).trim();
+    const tasks = await affectedTasksBy(() => ws.editJson('images/versions.json', (c) => { c.os.trixie.mirror = 'http://mirror.invalid/debian'; }), twoSuites);
+    expect([...new Set(tasks.map((t) => imageOf(t.split(':')[0])))].sort()).toEqual(['base-1.9-0', 'extension-1.9-0', 'final-1.9-0', 'os-trixie']);
   });
   it('docs: nothing', async () => {
     expect(await affectedBy(() => ws.write('README.md', '# docs\n'))).toEqual([]);

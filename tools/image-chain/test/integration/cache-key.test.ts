@@ -39,7 +39,7 @@ describe('cache keys', () => {
 
   it('an OS setting: the OS stage rebuilds; its image ID is unchanged, so nothing below rebuilds', async () => {
     const before = ws.record('os').image;
-    expect(await rebuilt(() => ws.editJson('images/versions.json', (c) => { c.os.mirror = 'http://deb.debian.org/debian/'; }))).toEqual(['os']);
+    expect(await rebuilt(() => ws.editJson('images/versions.json', (c) => { c.os.bookworm.mirror = 'http://deb.debian.org/debian/'; }))).toEqual(['os']);
     expect(ws.record('os').image).toBe(before);
   });
 

@@ -117,7 +117,7 @@ describe('a registry set after the images were built without one', () => {
   it('an OS stage bootstrapped from Debian is reused from the same settings, not bootstrapped again (a new ID would rebuild the chain)', async () => {
     const debian = await Workspace.create();
     try {
-      debian.editJson('images/versions.json', (c) => { c.os.source = 'debootstrap'; delete c.os.image; });
+      debian.editJson('images/versions.json', (c) => { c.os.bookworm.source = 'debootstrap'; delete c.os.bookworm.image; });
       await debian.commit('bootstrap the OS');
       // The whole chain: images built FROM the OS must never pass for it when it is reused.
       const first = await debian.nx(['run', 'extension:docker-build']);
