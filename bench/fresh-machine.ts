@@ -4,8 +4,10 @@
 //     target: nx faster by at least TARGET_MANUAL_OVER_NX;
 //   - a raw `docker pull` of the same images by digest, target: nx within TARGET_NX_OVER_PULL of the pull.
 // Writes the table into docs/benchmarks.md (section "fresh-machine").
+// With --lines: instead, each version line's `nx run extension-<line>:docker-build` on its own
+// fresh engine B (one run per line), with its images' sizes (section "fresh-machine-lines").
 //
-//   tools/node/env.sh node -r @swc-node/register bench/fresh-machine.ts [--runs 3]
+//   tools/node/env.sh node -r @swc-node/register bench/fresh-machine.ts [--runs 3] [--lines]
 //
 // --runs repeats every side (nx, pull, manual: medians), taking turns in a rotating order.
 // The flow mirrors tools/image-chain/test/integration/fresh-machine.test.ts on the real chain:
@@ -21,6 +23,8 @@ import { readRecord, type ImageRecord } from '../tools/image-chain/src/record';
 import { startRegistry } from '../tools/image-chain/test/registry';
 import { startSecondEngine, type SecondEngine } from '../tools/image-chain/test/second-engine';
 import { startRemoteCache } from '../tools/remote-cache/server';
+import { projectName } from '../tools/image-chain/src/tags';
+import { osProjectName } from '../tools/image-chain/src/model';
 import { CHAIN_STAGES, copyWorkspace, manualChain, median, nxIn, tagOf, tasksOf, timed, writeSection } from './common';
 
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 3;
@@ -156,14 +160,78 @@ async function pushedBytes(pushed: string): Promise<number> {
   return manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0);
 }
 
-async function main(): Promise<void> {
-  const loadBefore = load();
-  const started = new Date();
+/** The registry and shared cache both machines use, stopped at the end. */
+async function sharedServices() {
   const registry = await startRegistry();
   cleanups.add('stop the registry', () => registry.stop());
   const cache = await startRemoteCache();
   cleanups.add('stop the remote cache', () => cache.stop());
-  const shared = { IMAGE_CHAIN_REGISTRY: registry.host, NX_SELF_HOSTED_REMOTE_CACHE_SERVER: cache.url };
+  return { registry, cache, shared: { IMAGE_CHAIN_REGISTRY: registry.host, NX_SELF_HOSTED_REMOTE_CACHE_SERVER: cache.url } };
+}
+
+/**
+ * Each line's extension image restored on a fresh engine B: machine A builds and pushes every
+ * line, then per line a new engine B and a fresh clone run `nx run extension-<line>:docker-build`.
+ */
+async function perLine(): Promise<void> {
+  const loadBefore = load();
+  const started = new Date();
+  const { registry, cache, shared } = await sharedServices();
+  const wsA = await copyWorkspace();
+  removeDir(wsA);
+  const prefix = `fm${process.pid}`;
+  ownRepositories(wsA, prefix);
+  cleanups.add('remove our images from the main engine', () => removeOwnImages(prefix, registry.host));
+  const config = loadConfig(wsA);
+  const lines = Object.keys(config.lines).sort();
+  const chainOf = (line: string) => [osProjectName(config, 'os', config.lines[line].os), ...CHAIN_STAGES.slice(1).map((s) => projectName(s, line, config.defaultLine))];
+  console.log(`machine A: ${wsA}, registry ${registry.host}; building and pushing every line`);
+  const warmA = await timed(() => nxIn(wsA, { ...shared, NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: cache.rwToken })('run-many', '-t', 'docker-build', '-p', 'extension*'));
+  const rows: string[] = [];
+  for (const line of lines) {
+    const chain = chainOf(line);
+    const records = chain.map((p) => readRecord(wsA, p));
+    await withFreshEngine(async (b) => {
+      const wsB = await copyWorkspace({ from: wsA });
+      const remove = removeDir(wsB);
+      let out = '';
+      const s = await timed(async () => {
+        out = await nxIn(wsB, { ...shared, DOCKER_HOST: b.host, NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: cache.roToken })('run', `${chain[3]}:docker-build`);
+      });
+      const notRemote = tasksOf(out).filter((t) => !t.remote);
+      if (notRemote.length) throw new Error(`line ${line}: nx on B did not take every task from the shared cache: ${notRemote.map((t) => t.task).join(', ')}`);
+      const sizes: string[] = [];
+      for (const r of records) {
+        const id = (await b.docker('image', 'inspect', '-f', '{{.Id}}', tagOf(wsB, r.project))).trim();
+        if (id !== r.image) throw new Error(`engine B: ${r.project} is ${id}, machine A recorded ${r.image}`);
+        sizes.push(mb(Number(await b.docker('image', 'inspect', '-f', '{{.Size}}', id))));
+      }
+      let pushed = 0;
+      for (const r of records) pushed += await pushedBytes(r.pushed[0]);
+      rows.push(`| ${line}${line === config.defaultLine ? ' (default)' : ''} | ${config.lines[line].os} | ${secs(s)} | ${sizes.join(' / ')} | ${mb(pushed)} |`);
+      console.log(`line ${line}: restored on fresh engine B in ${secs(s)}`);
+      await remove();
+    });
+  }
+  const section = [
+    '## Fresh machine, per version line: the extension image restored',
+    '',
+    `Measured ${started.toISOString().slice(0, 10)} on this machine: ${cpus().length} cores (${cpus()[0].model.trim()}), ${Math.round(totalmem() / 2 ** 30)} GiB RAM, shared with other work (load average ${loadBefore} before, ${load()} after).`,
+    'Machine A built and pushed every line (`nx run-many -t docker-build -p "extension*"`, a registry and shared cache of its own; ' + `${secs(warmA)}). Then, per line, a new empty Docker engine B and a fresh clone ran \`nx run extension-<line>:docker-build\`: every task a remote cache hit, each image pulled by its recorded digest and checked to be the ID machine A recorded. One run per line.`,
+    'Reproduce: `tools/node/env.sh node -r @swc-node/register bench/fresh-machine.ts --lines`.',
+    '',
+    '| line | OS | restore on fresh engine B | os / base / final / extension size in engine B | pushed, compressed (the four) |',
+    '|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
+  writeSection('fresh-machine-lines', section);
+  console.log(`\n${section}`);
+}
+
+async function main(): Promise<void> {
+  const loadBefore = load();
+  const started = new Date();
+  const { registry, cache, shared } = await sharedServices();
 
   // Machine A: the main engine, a read-write token, an empty Nx cache (the main workspace's
   // entries were recorded without this registry: a hit of one of them never pushes).
@@ -285,7 +353,7 @@ if (require.main === module) {
       void cleanups.runAll().finally(() => process.exit(130));
     });
   }
-  main()
+  (process.argv.includes('--lines') ? perLine() : main())
     .catch((e) => {
       // A failed command's message carries all its output: show its head and the end of stderr.
       const err = e as Error & { shortMessage?: string; stderr?: unknown };
