@@ -50,7 +50,7 @@ const code = (value: unknown) => `\`${JSON.stringify(value)}\``;
 /** The variables templates may use, as template.ts gives them: a line's, and the OS stage's. */
 function templateVariables(): { line: string[]; os: string[] } {
   const sample = {
-    os: { suite: { variant: '', mirror: '' } },
+    os: { suite: { variant: '', mirror: '', python3: '' } },
     lines: { line: { sklearn: '0.0', sagemaker: '0', python: '0', os: 'suite', extension: '0', pins: { '<stage>': {} } } },
   } as unknown as ChainConfig;
   const names = (vars: Record<string, string>) => Object.keys(vars).map((v) => `\`{${v}}\``);

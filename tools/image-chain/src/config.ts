@@ -69,6 +69,10 @@ const osSettings = z.strictObject({
     .check(z.describe('The Debian mirror debootstrap fetches from, and the images\' apt sources name: {mirror}.')),
   include: z.array(z.string().check(z.regex(/^[a-z0-9][a-z0-9+.-]+$/, { error: 'must be a Debian package name' })), { error: 'must be a list of Debian package names' })
     .check(z.describe('Extra Debian packages debootstrap installs (--include).')),
+  python3: z.string({ error: 'must be the major.minor version of the suite\'s python3, e.g. "3.13"' }).check(
+    z.regex(/^3\.[0-9]+$/, { error: 'must be the major.minor version of the suite\'s python3, e.g. "3.13"' }),
+    z.describe('The version (major.minor) of the suite\'s python3, which the images run: {python3}. The base stage checks its interpreter is this one, so the README\'s table of lines, made from this file, stays true.'),
+  ),
   image: z.optional(z.string().check(z.regex(DIGEST_REF, { error: 'must be an image pinned by digest, e.g. "debian:trixie-slim@sha256:<64 hex>"' })))
     .check(z.describe('With source "registry" (and needed there): the OS image, pinned by digest (name@sha256:<64 hex>).')),
 }, { error: 'must be an object describing one suite\'s OS layer' }).check(

@@ -131,7 +131,8 @@ export function buildChainModel(workspaceRoot: string, stageFiles: string[], con
     if (spec.kind === 'os') {
       // One OS image per suite the lines name; the default line's is the bare stage name.
       for (const suite of [...new Set(Object.values(config.lines).map((l) => l.os))].sort()) {
-        const { source, ...settings } = config.os[suite];
+        // What debootstrap (or the pull) takes; python3 is only checked by the stages FROM it.
+        const { source, variant, mirror, include, image } = config.os[suite];
         const vars = osVariables(config, suite);
         const tag = imageTag(config, stage, vars, configFile);
         const name = osProjectName(config, stage, suite);
@@ -140,7 +141,7 @@ export function buildChainModel(workspaceRoot: string, stageFiles: string[], con
           build: {
             executor: 'os-image',
             options: {
-              stage, labels: labels(config, stage, render(spec.version, vars, `${file}: version`)), platform, os: { source, suite, ...settings },
+              stage, labels: labels(config, stage, render(spec.version, vars, `${file}: version`)), platform, os: { source, suite, variant, mirror, include, ...(image === undefined ? {} : { image }) },
               revisionPaths: [dir, configFile], registry, engine,
             },
           },

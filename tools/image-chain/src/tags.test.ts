@@ -9,7 +9,7 @@ import { lineVariables, pinList, render } from './template';
 const README_CONFIG = parseConfig({
   defaultLine: '1.4-2',
   source: 'https://example.invalid/readme',
-  os: { bookworm: { source: 'debootstrap', variant: 'minbase', mirror: 'http://deb.debian.org/debian', include: [] } },
+  os: { bookworm: { source: 'debootstrap', variant: 'minbase', mirror: 'http://deb.debian.org/debian', include: [], python3: '3.11' } },
   publish: { singleRepository: 'sagemaker-scikit-learn', singleRepositoryStages: ['extension'] },
   images: {
     os: { repository: 'sagemaker-sklearn-os', tag: '{suite}-{variant}' },

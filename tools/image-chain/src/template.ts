@@ -56,6 +56,6 @@ export function lineVariables(config: ChainConfig, lineName: string): Variables 
 
 /** What an OS stage, and the lines on its suite, may reference. */
 export function osVariables(config: ChainConfig, suite: string): Variables {
-  const { variant, mirror } = config.os[suite];
-  return { suite, variant, mirror };
+  const { variant, mirror, python3 } = config.os[suite];
+  return { suite, variant, mirror, python3 };
 }
