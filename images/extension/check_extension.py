@@ -113,6 +113,32 @@ def _():
     return shape(out)
 
 
+@check("RobustImputer on a str DataFrame")
+def _():
+    from sagemaker_sklearn_extension.impute import RobustImputer
+
+    # pandas >= 3 stores text as the str dtype and hands it to numpy read-only
+    frame = pd.DataFrame({"n": ["1.5", "oops", "2", "inf"], "s": ["a", "b", "?", "a"]})
+    out = RobustImputer(strategy="constant", fill_values=0.0).fit_transform(frame[["n"]])
+    assert out.ravel().tolist() == [1.5, 0.0, 2.0, 0.0], out
+    imputer = RobustImputer(
+        dtype=np.dtype("O"), strategy="constant", fill_values="z", mask_function=lambda x: x != "?"
+    )
+    out = imputer.fit_transform(frame[["s"]])
+    assert out.ravel().tolist() == ["a", "b", "z", "a"], out
+    return f"pandas {pd.__version__} {frame['n'].dtype}"
+
+
+@check("NALabelEncoder")
+def _():
+    from sagemaker_sklearn_extension.preprocessing import NALabelEncoder
+
+    y = np.array(["1.1", "hello", "1", "inf"])
+    out = NALabelEncoder().fit(y).transform(y)  # constant NaN fill: the column must be kept
+    assert out.shape == (4,) and out[0] == 1.1 and np.isnan(out[1]) and np.isnan(out[3]), out
+    return shape(out)
+
+
 @check("RobustMissingIndicator")
 def _():
     from sagemaker_sklearn_extension.impute import RobustMissingIndicator
@@ -264,6 +290,46 @@ def _():
     out = np.asarray(TSFeatureExtractor(extraction_type="all").fit_transform(X), dtype=float)
     assert out.shape[0] == 10 and np.isfinite(out).all()
     return f"{shape(out)} tsfresh {tsfresh.__version__} stumpy {stumpy.__version__}"
+
+
+@check("clone and estimator tags")
+def _():
+    from sagemaker_sklearn_extension import decomposition, feature_extraction, impute, preprocessing
+    from sagemaker_sklearn_extension.externals import AutoMLTransformer
+    from sklearn.base import BaseEstimator, clone
+
+    classes = {AutoMLTransformer}
+    for module in (
+        decomposition,
+        feature_extraction.date_time,
+        feature_extraction.sequences,
+        feature_extraction.text,
+        impute,
+        preprocessing,
+    ):
+        classes |= {
+            c
+            for c in vars(module).values()
+            if isinstance(c, type)
+            and issubclass(c, BaseEstimator)
+            and c.__module__.startswith("sagemaker_sklearn_extension")
+        }
+    tagged = 0
+    for cls in sorted(classes, key=lambda c: c.__name__):
+        if cls.__name__.startswith("Base"):
+            continue
+        est = cls(None, None, None) if cls is AutoMLTransformer else cls()
+        clone(est)
+        if hasattr(est, "__sklearn_tags__"):  # scikit-learn >= 1.6 reads tags only from there
+            from sklearn.utils import get_tags
+
+            tags = get_tags(est)
+            if "_more_tags" in vars(cls):
+                assert "__sklearn_tags__" in vars(cls), f"{cls.__name__}: _more_tags only"
+                tagged += 1
+            if issubclass(cls, sklearn.base.TransformerMixin):
+                assert tags.transformer_tags is not None, f"{cls.__name__}: no transformer tags"
+    return f"{len(classes)} estimators, {tagged} with __sklearn_tags__ from _more_tags"
 
 
 @check("Pipeline / ColumnTransformer")
