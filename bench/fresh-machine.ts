@@ -69,7 +69,7 @@ function removeDir(dir: string): () => Promise<void> {
 
 /**
  * Gives the copy's images repositories of their own, so machine A's run never moves the real
- * tags (sklearn-base:1.4-2-cpu-py3, ...) on the main engine. Names do not change what is built.
+ * tags (sklearn-base:1.9-0-cpu-py3, ...) on the main engine. Names do not change what is built.
  */
 function ownRepositories(ws: string, prefix: string): void {
   const file = join(ws, 'images/versions.json');
@@ -333,7 +333,7 @@ async function main(): Promise<void> {
     `| manual steps / nx | ${manualOverNx.toFixed(1)}x | at least ${TARGET_MANUAL_OVER_NX}x | ${pass(manualOverNx >= TARGET_MANUAL_OVER_NX)} |`,
     `| nx / docker pull | ${nxOverPull.toFixed(2)}x | at most ${TARGET_NX_OVER_PULL}x | ${pass(nxOverPull <= TARGET_NX_OVER_PULL)} |`,
     '',
-    '| image (default line 1.4-2) | ID | size in engine B | pushed, compressed |',
+    `| image (default line ${loadConfig(wsA).defaultLine}) | ID | size in engine B | pushed, compressed |`,
     '|---|---|---|---|',
     ...imageRows,
     '',

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Serving benchmark for the extension image with an Autopilot-style model.
 #
-#   bash bench/serving-autopilot.sh [IMAGE]   # default: preprod-sklearn-extension:2.5.0-2-cpu-py3
+#   bash bench/serving-autopilot.sh [IMAGE]   # default: preprod-sklearn-extension:2.5.0-0-cpu-py3
 #
 # The model is the extension container test's (images/extension/container-test/autopilot/):
 # `train` fits an AutoMLTransformer (imputer, one-hot, ordinal, TF-IDF, date-time, label
@@ -23,7 +23,7 @@
 
 set -euo pipefail
 
-IMAGE="${1:-preprod-sklearn-extension:2.5.0-2-cpu-py3}"
+IMAGE="${1:-preprod-sklearn-extension:2.5.0-0-cpu-py3}"
 DURATION="${DURATION:-10}"
 WARMUP="${WARMUP:-3}"
 COLD_RUNS="${COLD_RUNS:-3}"
