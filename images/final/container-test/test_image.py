@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import pytest
 from conftest import free_port
@@ -54,6 +55,7 @@ def test_sagemaker_environment(image_config):
 
 PROBE = r"""
 import json, os, platform, pwd, shutil, sys
+from importlib import metadata
 import numpy, pandas, sklearn, sagemaker_sklearn_container
 print(json.dumps({
     "python": platform.python_version(),
@@ -62,6 +64,7 @@ print(json.dumps({
     "sklearn": sklearn.__version__,
     "numpy": numpy.__version__,
     "pandas": pandas.__version__,
+    "distributions": {d.metadata["Name"]: d.version for d in metadata.distributions()},
     "train": shutil.which("train"),
     "serve": shutil.which("serve"),
     "nginx": shutil.which("nginx"),
@@ -79,9 +82,29 @@ def probe(docker, image) -> dict:
     return json.loads(result.stdout.decode().strip().splitlines()[-1])
 
 
+# The line's variables (the container-test executor gives them as CHAIN_*); without them
+# (a run by hand) the default line's: 1.4-2 on Debian 12 (bookworm, Python 3.11).
+SUITE = os.environ.get("CHAIN_SUITE", "bookworm")
+PYTHON3 = os.environ.get("CHAIN_PYTHON3", "3.11")  # the suite's python3: the venv's Python
+DEFAULT_BASE_PINS = "numpy==1.26.4"
+
+
+def _pins(variable: str, default: str = "") -> dict[str, str]:
+    """CHAIN_PINS_<STAGE> ("numpy==1.26.4 pandas==2.2.3 ...") as {canonical name: version}."""
+    pins = {}
+    for spec in os.environ.get(variable, default).split():
+        name, _, version = spec.partition("==")
+        pins[_canonical(name)] = version
+    return pins
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def test_python_stack(probe):
     assert probe["prefix"] == "/opt/venv", probe["prefix"]
-    assert probe["python"].startswith("3.11."), probe["python"]
+    assert probe["python"].startswith(PYTHON3 + "."), (probe["python"], PYTHON3)
     chain_python = os.environ.get("CHAIN_PYTHON")
     if chain_python:
         assert probe["python"].startswith(chain_python), (probe["python"], chain_python)
@@ -90,8 +113,58 @@ def test_python_stack(probe):
     minor = os.environ.get("CHAIN_SKLEARN_MINOR")
     if minor:
         assert probe["sklearn"].startswith(minor + "."), (probe["sklearn"], minor)
-    assert probe["numpy"] == "1.26.4"
+    base = _pins("CHAIN_PINS_BASE", DEFAULT_BASE_PINS)
+    assert probe["numpy"] == base["numpy"], (probe["numpy"], base["numpy"])
+    if "pandas" in base:
+        assert probe["pandas"] == base["pandas"], (probe["pandas"], base["pandas"])
     assert probe["pandas"]
+
+
+def test_every_pin_of_the_line_is_installed(probe):
+    """What the image holds is what the line's pins say, stage by stage (base's stack
+    untouched by final's install, and final's own requirements)."""
+    installed = {_canonical(name): version for name, version in probe["distributions"].items()}
+    pins = {**_pins("CHAIN_PINS_BASE"), **_pins("CHAIN_PINS_FINAL")}
+    if not pins:
+        pytest.skip("no CHAIN_PINS_BASE/CHAIN_PINS_FINAL: run through the container-test target")
+    wrong = {
+        name: (version, installed.get(name))
+        for name, version in pins.items()
+        if installed.get(name) != version
+    }
+    assert not wrong, f"pinned vs installed: {wrong}"
+
+
+# What final installs must import as it does on every line, whatever changed below it
+# (Python 3.12+ has no distutils/imp; setuptools 82+ no pkg_resources, which
+# sagemaker_inference.model_server imports at module level).
+RUNTIME_MODULES = (
+    "sagemaker_training.entry_point", "sagemaker_training.recordio",
+    "sagemaker_training.record_pb2", "sagemaker_inference.model_server",
+    "sagemaker_inference.transformer", "mms.model_server", "model_archiver.model_packaging",
+    "flask", "gunicorn.app.wsgiapp", "gevent.monkey", "boto3", "google.protobuf", "psutil",
+    "paramiko", "PIL.Image", "retrying", "inotify_simple", "sagemaker_containers.beta.framework",
+    "sagemaker_sklearn_container.serving", "sagemaker_sklearn_container.training",
+)
+IMPORTS = r"""
+import importlib, json, sys, warnings
+warnings.simplefilter("ignore")
+failed = {}
+for name in sys.argv[1:]:
+    try:
+        importlib.import_module(name)
+    except Exception as exc:
+        failed[name] = f"{type(exc).__name__}: {exc}"
+print(json.dumps(failed))
+"""
+
+
+def test_runtime_requirements_import(docker, image):
+    result = docker.run_rm(image, "python", "-c", IMPORTS, *RUNTIME_MODULES, name_hint="imports",
+                           timeout=120, docker_args=("--network", "none"))
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
+    failed = json.loads(result.stdout.decode().strip().splitlines()[-1])
+    assert not failed, failed
 
 
 def test_commands_and_user(probe):
@@ -99,7 +172,7 @@ def test_commands_and_user(probe):
     assert probe["serve"] and probe["serve"].startswith("/opt/venv/bin/"), probe["serve"]
     assert probe["nginx"], "nginx not on PATH"
     assert probe["model_server_user"] == ["model-server"]
-    assert 'VERSION_CODENAME=bookworm' in probe["os_release"]
+    assert f"VERSION_CODENAME={SUITE}" in probe["os_release"], probe["os_release"]
 
 
 # The Java frontend of multi-model-server, started on the image's own Java runtime (a jlink

@@ -173,9 +173,7 @@ def check_members(members: list[tarfile.TarInfo], source: str) -> None:
     # name -> link target of the archive's symlinks (a later member of the same name wins, as
     # in extraction); what they point to is checked below, link by link and as a chain.
     symlinks = {
-        posixpath.join(*_parts(m.name)): m.linkname
-        for m in members
-        if m.issym() and _parts(m.name)
+        posixpath.join(*_parts(m.name)): m.linkname for m in members if m.issym() and _parts(m.name)
     }
     for member in members:
         name = member.name.replace("\\", "/")
