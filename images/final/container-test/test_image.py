@@ -83,10 +83,10 @@ def probe(docker, image) -> dict:
 
 
 # The line's variables (the container-test executor gives them as CHAIN_*); without them
-# (a run by hand) the default line's: 1.4-2 on Debian 12 (bookworm, Python 3.11).
-SUITE = os.environ.get("CHAIN_SUITE", "bookworm")
-PYTHON3 = os.environ.get("CHAIN_PYTHON3", "3.11")  # the suite's python3: the venv's Python
-DEFAULT_BASE_PINS = "numpy==1.26.4"
+# (a run by hand) the default line's: 1.9-0 on Debian 13 (trixie, Python 3.13).
+SUITE = os.environ.get("CHAIN_SUITE", "trixie")
+PYTHON3 = os.environ.get("CHAIN_PYTHON3", "3.13")  # the suite's python3: the venv's Python
+DEFAULT_BASE_PINS = "numpy==2.5.5"
 
 
 def _pins(variable: str, default: str = "") -> dict[str, str]:

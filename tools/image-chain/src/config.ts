@@ -51,7 +51,7 @@ const line = z.strictObject({
     z.describe('The Python version tags name: {python}. It does not choose the interpreter the images install.'),
   ),
   os: z.string({ error: 'must name the Debian suite the line\'s images are built on, a key of "os", e.g. "bookworm"' })
-    .check(z.describe('The Debian suite the line is built on: a key of the top-level "os", whose OS stage its base is built FROM. {suite}, {variant} and {mirror} are that suite\'s.')),
+    .check(z.describe('The Debian suite the line is built on: a key of the top-level "os", whose OS stage its base is built FROM. {suite}, {variant}, {mirror} and {python3} are that suite\'s.')),
   extension: version('sagemaker-scikit-learn-extension').check(z.describe('The sagemaker-scikit-learn-extension version: {extension}.')),
   pins: z.record(z.string(), pins, { error: 'must map stage names to pin objects' }).check(z.describe(
     'Exact pins per stage (stage name to pins), rendered as {pins.<stage>} ("name==version ...", sorted). A stage\'s pins reach its image only through its requirements lock; a package pinned in two stages must be pinned alike.',

@@ -16,6 +16,8 @@ export interface ImageProject {
   root: string;
   stage: string;
   line: string | null;
+  /** The Debian suite the image is (built on). */
+  suite: string;
   stageFile: string;
   recipe: string | null; // the project owning the stage folder, for per-line projects
   upstream: string | null;
@@ -137,7 +139,7 @@ export function buildChainModel(workspaceRoot: string, stageFiles: string[], con
         const tag = imageTag(config, stage, vars, configFile);
         const name = osProjectName(config, stage, suite);
         images.push({
-          name, root: `${dir}/suites/${suite}`, stage, line: null, stageFile: file, recipe: null, upstream: null, artifactProjects: [],
+          name, root: `${dir}/suites/${suite}`, stage, line: null, suite, stageFile: file, recipe: null, upstream: null, artifactProjects: [],
           build: {
             executor: 'os-image',
             options: {
@@ -167,7 +169,7 @@ export function buildChainModel(workspaceRoot: string, stageFiles: string[], con
       const lineDir = `${dir}/lines/${line}`;
       const requirementsLock = requirementsLockOf(file, spec, stage, line, lineDir, vars, config, configFile);
       images.push({
-        name, root: lineDir, stage, line, stageFile: file, recipe: recipeProjectName(stage), upstream,
+        name, root: lineDir, stage, line, suite: config.lines[line].os, stageFile: file, recipe: recipeProjectName(stage), upstream,
         artifactProjects: spec.artifacts.map((a) => a.project),
         build: {
           executor: 'docker-build',

@@ -136,7 +136,7 @@ function imageProjects(chain: ChainModel, file: string, code: (e: ExecutorName) 
       name: image.name,
       root: image.root,
       projectType: 'application',
-      tags: ['type:image', `stage:${image.stage}`, ...(image.line ? [`line:${image.line}`] : [])],
+      tags: ['type:image', `stage:${image.stage}`, ...(image.line ? [`line:${image.line}`] : []), `suite:${image.suite}`],
       targets: {
         [DOCKER_BUILD]: dockerBuildTarget(image, code(image.build.executor)),
         ...(image.containerTests ? { [CONTAINER_TEST]: containerTestTarget(image, code('container-test')) } : {}),
@@ -145,7 +145,7 @@ function imageProjects(chain: ChainModel, file: string, code: (e: ExecutorName) 
     projects[releaseRoot(image)] = {
       name: image.release,
       root: releaseRoot(image),
-      tags: ['type:release', `stage:${image.stage}`, ...(image.line ? [`line:${image.line}`] : [])],
+      tags: ['type:release', `stage:${image.stage}`, ...(image.line ? [`line:${image.line}`] : []), `suite:${image.suite}`],
       targets: { [DOCKER_PUSH]: dockerPushTarget(image, code('docker-push')) },
     };
   }
