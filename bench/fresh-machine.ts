@@ -160,13 +160,22 @@ async function pushedBytes(pushed: string): Promise<number> {
   return manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0);
 }
 
-/** The registry and shared cache both machines use, stopped at the end. */
-async function sharedServices() {
+/**
+ * The registry and shared cache both machines use, and machine A's workspace: the main engine,
+ * a read-write token, an empty Nx cache (the main workspace's entries were recorded without
+ * this registry: a hit of one of them never pushes). All removed at the end.
+ */
+async function machineA() {
   const registry = await startRegistry();
   cleanups.add('stop the registry', () => registry.stop());
   const cache = await startRemoteCache();
   cleanups.add('stop the remote cache', () => cache.stop());
-  return { registry, cache, shared: { IMAGE_CHAIN_REGISTRY: registry.host, NX_SELF_HOSTED_REMOTE_CACHE_SERVER: cache.url } };
+  const wsA = await copyWorkspace();
+  removeDir(wsA);
+  const prefix = `fm${process.pid}`;
+  ownRepositories(wsA, prefix);
+  cleanups.add('remove our images from the main engine', () => removeOwnImages(prefix, registry.host));
+  return { registry, cache, wsA, shared: { IMAGE_CHAIN_REGISTRY: registry.host, NX_SELF_HOSTED_REMOTE_CACHE_SERVER: cache.url } };
 }
 
 /**
@@ -176,12 +185,7 @@ async function sharedServices() {
 async function perLine(): Promise<void> {
   const loadBefore = load();
   const started = new Date();
-  const { registry, cache, shared } = await sharedServices();
-  const wsA = await copyWorkspace();
-  removeDir(wsA);
-  const prefix = `fm${process.pid}`;
-  ownRepositories(wsA, prefix);
-  cleanups.add('remove our images from the main engine', () => removeOwnImages(prefix, registry.host));
+  const { registry, cache, wsA, shared } = await machineA();
   const config = loadConfig(wsA);
   const lines = Object.keys(config.lines).sort();
   const chainOf = (line: string) => [osProjectName(config, 'os', config.lines[line].os), ...CHAIN_STAGES.slice(1).map((s) => projectName(s, line, config.defaultLine))];
@@ -231,15 +235,7 @@ async function perLine(): Promise<void> {
 async function main(): Promise<void> {
   const loadBefore = load();
   const started = new Date();
-  const { registry, cache, shared } = await sharedServices();
-
-  // Machine A: the main engine, a read-write token, an empty Nx cache (the main workspace's
-  // entries were recorded without this registry: a hit of one of them never pushes).
-  const wsA = await copyWorkspace();
-  removeDir(wsA);
-  const prefix = `fm${process.pid}`;
-  ownRepositories(wsA, prefix);
-  cleanups.add('remove our images from the main engine', () => removeOwnImages(prefix, registry.host));
+  const { registry, cache, wsA, shared } = await machineA();
   console.log(`machine A: ${wsA}, registry ${registry.host}, shared cache ${cache.url}; building and pushing the chain`);
   const warmA = await timed(() => nxIn(wsA, { ...shared, NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: cache.rwToken })('run', 'extension:docker-build'));
   const records = new Map<string, ImageRecord>(CHAIN_STAGES.map((s) => [s, readRecord(wsA, s)]));
