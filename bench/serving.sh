@@ -4,9 +4,10 @@
 #   bash bench/serving.sh                # every line's final image (names from images/versions.json)
 #   bash bench/serving.sh IMAGE...       # these images
 #
-# Per image: the model fixture is trained inside the image (its own scikit-learn), then cold start (docker run -d ... serve -> first 200 on GET /ping,
-# median of 3), idle memory, and throughput / p50 / p99 latency of
-# POST /invocations (100-row text/csv body) at 1 and 16 connections with wrk.
+# Per image: the model fixture is trained inside the image (by its own scikit-learn), then
+# cold start (docker run -d ... serve -> first 200 on GET /ping, median of 3), idle memory,
+# and throughput / p50 / p99 latency of POST /invocations (100-row text/csv body) at 1 and
+# 16 connections with wrk; one summary row per image and each image's details.
 # Prints a report and rewrites the section between
 # <!-- bench:serving:begin --> and <!-- bench:serving:end --> in
 # docs/benchmarks.md (nothing else in that file is touched).
