@@ -2,12 +2,14 @@
 //   <line> <final image> <extension image>
 // for the shell benchmarks (bench/serving.sh): the names come from the versions file, as nx applies them.
 //   tools/node/env.sh node -r @swc-node/register bench/line-images.ts
+import { globSync } from 'tinyglobby';
 import { loadConfig } from '../tools/image-chain/src/config';
-import { projectName } from '../tools/image-chain/src/tags';
-import { REPO, tagOf } from './common';
+import { buildChainModel } from '../tools/image-chain/src/model';
+import { REPO } from './common';
 
 const config = loadConfig(REPO);
+// One model for every line (common.ts's tagOf builds one per name).
+const { images } = buildChainModel(REPO, globSync('images/*/stage.json', { cwd: REPO }), config, 'images/versions.json');
+const tag = (stage: string, line: string) => images.find((i) => i.stage === stage && i.line === line)!.tags[0];
 const lines = [config.defaultLine, ...Object.keys(config.lines).filter((l) => l !== config.defaultLine).sort().reverse()];
-for (const line of lines) {
-  console.log([line, tagOf(REPO, projectName('final', line, config.defaultLine)), tagOf(REPO, projectName('extension', line, config.defaultLine))].join(' '));
-}
+for (const line of lines) console.log([line, tag('final', line), tag('extension', line)].join(' '));

@@ -1,11 +1,11 @@
 // The README's table of version lines, made from images/versions.json (the Python column is the
 // suite's python3 there, which base's build checks) and the extension suite's expectations.
 //   tools/node/env.sh node -r @swc-node/register tools/docs/lines-table.ts [--write]
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadConfig, type ChainConfig } from '../image-chain/src/config';
 import { projectName } from '../image-chain/src/tags';
-import { readmeBlock, withReadmeBlock } from './readme-block';
+import { writeOrCheck } from './readme-block';
 
 const ROOT = resolve(__dirname, '../..');
 export const BLOCK = 'lines-table';
@@ -40,12 +40,5 @@ export function currentTable(root = ROOT): string {
 }
 
 if (require.main === module) {
-  const readmePath = join(ROOT, 'README.md');
-  const readme = readFileSync(readmePath, 'utf8');
-  if (process.argv.includes('--write')) {
-    writeFileSync(readmePath, withReadmeBlock(readme, BLOCK, currentTable()));
-  } else if (readmeBlock(readme, BLOCK) !== currentTable()) {
-    console.error('README.md table of lines is out of date: run npm run generate');
-    process.exit(1);
-  }
+  writeOrCheck(join(ROOT, 'README.md'), BLOCK, currentTable(), 'npm run generate');
 }

@@ -1,10 +1,10 @@
 // Renders the README's task-graph diagram from `nx ... --graph=<file>`, and checks that the
 // README holds the current one. Usage: tools/node/env.sh node -r @swc-node/register tools/docs/task-graph.ts [--write]
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { readmeBlock, withReadmeBlock } from './readme-block';
+import { writeOrCheck } from './readme-block';
 
 const ROOT = resolve(__dirname, '../..');
 export const BLOCK = 'task-graph';
@@ -43,13 +43,5 @@ export function mermaid(graph: TaskGraphFile['tasks']): string {
 }
 
 if (require.main === module) {
-  const readmePath = join(ROOT, 'README.md');
-  const readme = readFileSync(readmePath, 'utf8');
-  const block = mermaid(readTaskGraph());
-  if (process.argv.includes('--write')) {
-    writeFileSync(readmePath, withReadmeBlock(readme, BLOCK, block));
-  } else if (readmeBlock(readme, BLOCK) !== block) {
-    console.error('README.md task graph is out of date: run tools/node/env.sh node -r @swc-node/register tools/docs/task-graph.ts --write');
-    process.exit(1);
-  }
+  writeOrCheck(join(ROOT, 'README.md'), BLOCK, mermaid(readTaskGraph()), 'tools/node/env.sh node -r @swc-node/register tools/docs/task-graph.ts --write');
 }
